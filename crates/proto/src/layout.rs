@@ -263,7 +263,7 @@ mod tests {
             last,
             vec![FileSpan {
                 file_index: 4,
-                file_offset: 13,
+                file_offset: 17,
                 len: 3
             }]
         );
