@@ -73,12 +73,7 @@ proptest! {
     fn arbitrary_bytes_never_panic_or_overbuffer(bytes in proptest::collection::vec(any::<u8>(), 0..4096), max in 0u32..70_000) {
         let mut decoder = Decoder::new(max);
         let mut buf = BytesMut::from(&bytes[..]);
-        loop {
-            match decoder.decode(&mut buf) {
-                Ok(Some(_)) => continue,
-                Ok(None) | Err(_) => break,
-            }
-        }
+        while let Ok(Some(_)) = decoder.decode(&mut buf) {}
         // Whatever was reserved for a pending message is bounded by the maximum.
         prop_assert!(buf.capacity() <= bytes.len().max(max as usize + 4) + 64);
     }
