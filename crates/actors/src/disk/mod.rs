@@ -299,6 +299,10 @@ impl Handler<GetCacheStats> for Disk {
 /// up to `parallelism` of them are in flight at once (use the number of Disk
 /// threads; more only queues work ahead of other torrents' reads). `progress`
 /// is called with the number of pieces checked so far after each message.
+///
+/// A `Storage` keeps its files open, so a file deleted or replaced behind our
+/// back would still be read through the old handle; for a forced recheck pass
+/// a freshly built `Storage` (and send [`Forget`] for the old one).
 pub async fn check_all(
     disk: &Addr<Disk>,
     storage: Arc<Storage>,

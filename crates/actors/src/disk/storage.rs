@@ -430,7 +430,9 @@ fn pwritev_all(
         };
         offset += n as u64;
         while n > 0 {
-            let Some(segment) = segments.get(first) else { break };
+            let Some(segment) = segments.get(first) else {
+                break;
+            };
             let left = segment.len() - skip;
             if n >= left {
                 n -= left;
@@ -446,7 +448,12 @@ fn pwritev_all(
 }
 
 /// Fills `buf` from `offset`; `Ok(false)` if the file ends first.
-fn pread_exact(file: &File, path: &Path, mut buf: &mut [u8], mut offset: u64) -> Result<bool, DiskError> {
+fn pread_exact(
+    file: &File,
+    path: &Path,
+    mut buf: &mut [u8],
+    mut offset: u64,
+) -> Result<bool, DiskError> {
     while !buf.is_empty() {
         match pread(file, buf, to_off(path, offset)?) {
             Ok(0) => return Ok(false),
