@@ -1,1 +1,3 @@
 //! torrix
+
+pub mod disk;
