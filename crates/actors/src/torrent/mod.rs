@@ -1,0 +1,807 @@
+//! The Torrent actor: one per torrent.
+//!
+//! It owns the piece picker, the set of peer connections, what we have, the
+//! choker and the statistics. Peers ask it for work and report what they
+//! learn; it never touches block data (that goes from Peer to Disk directly).
+
+mod choker;
+pub mod messages;
+mod picker;
+
+use std::collections::{HashMap, HashSet};
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use slog::{debug, info, o, warn, Logger};
+use torrix_proto::{Bitfield, InfoHash, Layout, Metainfo};
+
+use crate::alert::{Alert, TorrentId};
+use crate::config::EngineConfig;
+use crate::disk::{CheckPieces, Disk, Flush, Storage};
+use crate::peer::{Connection, Peer, PeerSetup, TorrentShared};
+use choker::Candidate;
+use messages::*;
+pub use picker::Picker;
+
+/// What a torrent is doing.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TorrentState {
+    /// Hashing existing data.
+    Checking {
+        /// Pieces checked so far.
+        checked: u32,
+    },
+    /// Fetching missing pieces.
+    Downloading,
+    /// Every piece verified; serving.
+    Seeding,
+    /// Stopped by the user; no connections.
+    Paused,
+    /// Stopped by an error (verified data is kept).
+    Error(String),
+}
+
+/// A snapshot of a torrent's progress and traffic.
+#[derive(Clone, Debug)]
+pub struct TorrentStats {
+    /// Engine-wide id.
+    pub id: TorrentId,
+    /// Torrent name.
+    pub name: String,
+    /// Info-hash.
+    pub info_hash: InfoHash,
+    /// What it is doing.
+    pub state: TorrentState,
+    /// Payload size.
+    pub total_bytes: u64,
+    /// Bytes of verified pieces.
+    pub verified_bytes: u64,
+    /// Pieces in the torrent.
+    pub pieces_total: u32,
+    /// Pieces verified.
+    pub pieces_have: u32,
+    /// Payload bytes received from peers (including data later discarded).
+    pub downloaded: u64,
+    /// Payload bytes sent to peers.
+    pub uploaded: u64,
+    /// Bytes of pieces that failed the hash check.
+    pub wasted: u64,
+    /// Receive rate, bytes/s.
+    pub download_rate: f64,
+    /// Send rate, bytes/s.
+    pub upload_rate: f64,
+    /// Connections with a completed handshake.
+    pub peers_connected: usize,
+    /// Of those, peers that have every piece.
+    pub seeds_connected: usize,
+    /// Addresses known (from the user, trackers and incoming connections).
+    pub peers_known: usize,
+}
+
+/// Engine → Torrent: a snapshot of the statistics.
+#[derive(Message)]
+#[rtype(result = "TorrentStats")]
+pub struct GetTorrentStats;
+
+/// Engine → Torrent: addresses to try.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct AddPeers {
+    /// The addresses.
+    pub peers: Vec<SocketAddr>,
+}
+
+/// Engine → Torrent: close every connection and stop fetching, or resume.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SetPaused(pub bool);
+
+/// Engine → Torrent: stop for good: close connections, flush the files.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct StopTorrent;
+
+/// Engine → Torrent: the most connections this torrent may hold.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SetPeerLimit(pub usize);
+
+/// Everything a Torrent actor is started with.
+pub struct TorrentSetup {
+    /// Engine-wide id.
+    pub id: TorrentId,
+    /// The parsed torrent.
+    pub meta: Arc<Metainfo>,
+    /// Where the files live.
+    pub download_dir: PathBuf,
+    /// The torrent's files.
+    pub storage: Arc<Storage>,
+    /// The disk pool.
+    pub disk: Addr<Disk>,
+    /// Limits and timeouts.
+    pub config: Arc<EngineConfig>,
+    /// Arbiters that run peer connections.
+    pub arbiters: Arc<Vec<ArbiterHandle>>,
+    /// Where alerts go (the engine, which fans them out).
+    pub alerts: Recipient<Alert>,
+    /// Our listening address, never dialled.
+    pub listen_addr: SocketAddr,
+    /// Addresses to try first.
+    pub peers: Vec<SocketAddr>,
+    /// Parent logger.
+    pub log: Logger,
+}
+
+struct PeerEntry {
+    addr: Addr<Peer>,
+    sock: SocketAddr,
+    connected_at: Option<Instant>,
+    bitfield: Bitfield,
+    interested: bool,
+    unchoked: bool,
+    downloaded_rate: f64,
+    uploaded_rate: f64,
+}
+
+#[derive(Default)]
+struct AddrInfo {
+    connected: bool,
+    failures: u32,
+    retry_at: Option<Instant>,
+}
+
+/// One torrent.
+pub struct Torrent {
+    id: TorrentId,
+    meta: Arc<Metainfo>,
+    shared: Arc<TorrentShared>,
+    storage: Arc<Storage>,
+    disk: Addr<Disk>,
+    config: Arc<EngineConfig>,
+    arbiters: Arc<Vec<ArbiterHandle>>,
+    alerts: Recipient<Alert>,
+    listen_addr: SocketAddr,
+    log: Logger,
+
+    state: TorrentState,
+    picker: Picker,
+    peers: HashMap<PeerKey, PeerEntry>,
+    next_key: PeerKey,
+    addrs: HashMap<SocketAddr, AddrInfo>,
+    banned: HashSet<IpAddr>,
+    hash_failures: HashMap<IpAddr, u32>,
+    peer_limit: usize,
+    optimistic: Option<PeerKey>,
+    last_optimistic: Instant,
+    flushing: bool,
+
+    downloaded: u64,
+    uploaded: u64,
+    wasted: u64,
+    tick_downloaded: u64,
+    tick_uploaded: u64,
+    download_rate: f64,
+    upload_rate: f64,
+    last_tick: Instant,
+}
+
+impl Torrent {
+    /// A torrent that will check existing data, then connect, once started.
+    pub fn new(setup: TorrentSetup) -> Self {
+        let layout = Layout::from_metainfo(&setup.meta);
+        let pieces = layout.piece_count();
+        let shared = Arc::new(TorrentShared {
+            info_hash: setup.meta.info_hash,
+            layout,
+            hashes: Arc::new(setup.meta.pieces.clone()),
+        });
+        let log = setup.log.new(o!("torrent" => setup.meta.name.clone()));
+        let mut addrs = HashMap::new();
+        for p in setup.peers {
+            addrs.insert(p, AddrInfo::default());
+        }
+        let _ = &setup.download_dir;
+        Torrent {
+            id: setup.id,
+            meta: setup.meta,
+            shared,
+            storage: setup.storage,
+            disk: setup.disk,
+            peer_limit: setup.config.max_peers_per_torrent,
+            config: setup.config,
+            arbiters: setup.arbiters,
+            alerts: setup.alerts,
+            listen_addr: setup.listen_addr,
+            log,
+            state: TorrentState::Checking { checked: 0 },
+            picker: Picker::new(Bitfield::new(pieces)),
+            peers: HashMap::new(),
+            next_key: 0,
+            addrs,
+            banned: HashSet::new(),
+            hash_failures: HashMap::new(),
+            optimistic: None,
+            last_optimistic: Instant::now(),
+            flushing: false,
+            downloaded: 0,
+            uploaded: 0,
+            wasted: 0,
+            tick_downloaded: 0,
+            tick_uploaded: 0,
+            download_rate: 0.0,
+            upload_rate: 0.0,
+            last_tick: Instant::now(),
+        }
+    }
+
+    fn alert(&self, alert: Alert) {
+        self.alerts.do_send(alert);
+    }
+
+    fn active(&self) -> bool {
+        matches!(
+            self.state,
+            TorrentState::Downloading | TorrentState::Seeding
+        )
+    }
+
+    // ----- checking existing data ---------------------------------------------
+
+    fn start_check(&mut self, ctx: &mut Context<Self>) {
+        let any_file = self.storage.file_metadata().iter().any(Option::is_some);
+        let total = self.shared.layout.piece_count();
+        if !any_file || total == 0 {
+            return self.finish_check(ctx);
+        }
+        info!(self.log, "checking existing data"; "pieces" => total);
+        const CHUNK: u32 = 16;
+        let mut outstanding = 0u32;
+        for start in (0..total).step_by(CHUNK as usize) {
+            let end = (start + CHUNK).min(total);
+            outstanding += 1;
+            self.disk
+                .send(CheckPieces {
+                    storage: self.storage.clone(),
+                    pieces: start..end,
+                    expected: self.shared.hashes.clone(),
+                })
+                .into_actor(self)
+                .map(move |result, act, ctx| {
+                    match result {
+                        Ok(Ok(results)) => {
+                            for (piece, ok) in results {
+                                if ok {
+                                    act.picker.piece_verified(piece);
+                                }
+                            }
+                        }
+                        Ok(Err(e)) => warn!(act.log, "check failed"; "error" => %e),
+                        Err(_) => warn!(act.log, "disk pool stopped during check"),
+                    }
+                    if let TorrentState::Checking { checked } = &mut act.state {
+                        *checked = (*checked + CHUNK).min(total);
+                        if *checked >= total {
+                            act.finish_check(ctx);
+                        }
+                    }
+                })
+                .spawn(ctx);
+        }
+        debug!(self.log, "check queued"; "chunks" => outstanding);
+    }
+
+    fn finish_check(&mut self, ctx: &mut Context<Self>) {
+        let have = self.picker.have().count();
+        self.alert(Alert::Checked {
+            id: self.id,
+            valid_pieces: have,
+            total_pieces: self.picker.have().len(),
+        });
+        if self.picker.is_complete() {
+            self.state = TorrentState::Seeding;
+            self.on_complete(ctx);
+        } else {
+            self.state = TorrentState::Downloading;
+        }
+        self.connect_more(ctx);
+    }
+
+    // ----- connections ---------------------------------------------------------
+
+    fn is_self(&self, addr: SocketAddr) -> bool {
+        let ours = self.listen_addr;
+        addr == ours
+            || (addr.port() == ours.port() && ours.ip().is_unspecified() && addr.ip().is_loopback())
+    }
+
+    fn connect_more(&mut self, ctx: &mut Context<Self>) {
+        if !self.active() {
+            return;
+        }
+        let now = Instant::now();
+        let connecting = self
+            .peers
+            .values()
+            .filter(|p| p.connected_at.is_none())
+            .count();
+        let mut budget = self.peer_limit.saturating_sub(self.peers.len()).min(
+            self.config
+                .max_connecting_per_torrent
+                .saturating_sub(connecting),
+        );
+        if budget == 0 {
+            return;
+        }
+        let seeding = self.picker.is_complete();
+        let candidates: Vec<SocketAddr> = self
+            .addrs
+            .iter()
+            .filter(|(addr, info)| {
+                !info.connected
+                    && info.retry_at.is_none_or(|t| t <= now)
+                    && !self.banned.contains(&addr.ip())
+            })
+            .map(|(addr, _)| *addr)
+            .collect();
+        for addr in candidates {
+            if budget == 0 {
+                break;
+            }
+            if seeding {
+                break; // a seed waits for leechers to come to it (they know it from trackers)
+            }
+            budget -= 1;
+            self.spawn_peer(Connection::Outgoing(addr), addr, ctx);
+        }
+    }
+
+    fn spawn_peer(&mut self, connection: Connection, sock: SocketAddr, ctx: &mut Context<Self>) {
+        let key = self.next_key;
+        self.next_key += 1;
+        let arbiter = &self.arbiters[key as usize % self.arbiters.len()];
+        let setup = PeerSetup {
+            key,
+            torrent: ctx.address(),
+            disk: self.disk.clone(),
+            storage: self.storage.clone(),
+            shared: self.shared.clone(),
+            config: self.config.clone(),
+            have: self.picker.have().clone(),
+            connection,
+            log: self.log.clone(),
+        };
+        let addr = Peer::start_in_arbiter(arbiter, move |_| Peer::new(setup));
+        self.addrs.entry(sock).or_default().connected = true;
+        self.peers.insert(
+            key,
+            PeerEntry {
+                addr,
+                sock,
+                connected_at: None,
+                bitfield: Bitfield::new(self.shared.layout.piece_count()),
+                interested: false,
+                unchoked: false,
+                downloaded_rate: 0.0,
+                uploaded_rate: 0.0,
+            },
+        );
+    }
+
+    fn disconnect_all(&mut self, reason: &str) {
+        for peer in self.peers.values() {
+            peer.addr.do_send(Disconnect {
+                reason: reason.to_string(),
+            });
+        }
+    }
+
+    // ----- choking ---------------------------------------------------------------
+
+    fn rechoke(&mut self, rotate: bool) {
+        let candidates: Vec<Candidate> = self
+            .peers
+            .iter()
+            .filter_map(|(&key, p)| {
+                Some(Candidate {
+                    key,
+                    interested: p.interested,
+                    download_rate: p.downloaded_rate,
+                    upload_rate: p.uploaded_rate,
+                    connected_at: p.connected_at?,
+                })
+            })
+            .collect();
+        let seeding = self.picker.is_complete();
+        let (unchoke, optimistic) = choker::choose(
+            &candidates,
+            self.config.upload_slots,
+            seeding,
+            self.optimistic,
+            rotate,
+            Instant::now(),
+        );
+        self.optimistic = optimistic;
+        for (key, peer) in self.peers.iter_mut() {
+            let want = unchoke.contains(key);
+            if want != peer.unchoked {
+                peer.unchoked = want;
+                peer.addr.do_send(SetChoke { choke: !want });
+            }
+        }
+    }
+
+    fn tick(&mut self, ctx: &mut Context<Self>) {
+        let now = Instant::now();
+        let secs = now.duration_since(self.last_tick).as_secs_f64().max(1e-3);
+        self.last_tick = now;
+        let alpha = 0.5;
+        self.download_rate =
+            alpha * (self.tick_downloaded as f64 / secs) + (1.0 - alpha) * self.download_rate;
+        self.upload_rate =
+            alpha * (self.tick_uploaded as f64 / secs) + (1.0 - alpha) * self.upload_rate;
+        self.tick_downloaded = 0;
+        self.tick_uploaded = 0;
+        self.connect_more(ctx);
+    }
+
+    // ----- completion ------------------------------------------------------------
+
+    fn on_complete(&mut self, ctx: &mut Context<Self>) {
+        if self.flushing {
+            return;
+        }
+        self.flushing = true;
+        self.state = TorrentState::Seeding;
+        info!(self.log, "download complete; flushing");
+        self.disk
+            .send(Flush {
+                storage: self.storage.clone(),
+            })
+            .into_actor(self)
+            .map(|result, act, _ctx| match result {
+                Ok(Ok(())) => act.alert(Alert::TorrentComplete { id: act.id }),
+                Ok(Err(e)) => act.fail(e.to_string()),
+                Err(_) => act.fail("the disk pool stopped".into()),
+            })
+            .wait(ctx);
+        // Seeds have nothing to gain from each other.
+        for peer in self.peers.values() {
+            if peer.bitfield.is_full() {
+                peer.addr.do_send(Disconnect {
+                    reason: "both sides are seeds".into(),
+                });
+            }
+        }
+    }
+
+    fn fail(&mut self, error: String) {
+        warn!(self.log, "torrent stopped by an error"; "error" => &error);
+        self.state = TorrentState::Error(error.clone());
+        self.disconnect_all("torrent error");
+        self.alert(Alert::TorrentError { id: self.id, error });
+    }
+
+    fn stats(&self) -> TorrentStats {
+        let layout = &self.shared.layout;
+        let have = self.picker.have();
+        let verified_bytes = have.ones().map(|p| u64::from(layout.piece_len(p))).sum();
+        TorrentStats {
+            id: self.id,
+            name: self.meta.name.clone(),
+            info_hash: self.meta.info_hash,
+            state: self.state.clone(),
+            total_bytes: layout.total_length(),
+            verified_bytes,
+            pieces_total: layout.piece_count(),
+            pieces_have: have.count(),
+            downloaded: self.downloaded,
+            uploaded: self.uploaded,
+            wasted: self.wasted,
+            download_rate: self.download_rate,
+            upload_rate: self.upload_rate,
+            peers_connected: self
+                .peers
+                .values()
+                .filter(|p| p.connected_at.is_some())
+                .count(),
+            seeds_connected: self.peers.values().filter(|p| p.bitfield.is_full()).count(),
+            peers_known: self.addrs.len(),
+        }
+    }
+}
+
+impl Actor for Torrent {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        ctx.run_interval(Duration::from_secs(1), |act, ctx| act.tick(ctx));
+        let interval = self.config.choke_interval;
+        ctx.run_interval(interval, |act, _ctx| {
+            let rotate = act.last_optimistic.elapsed() >= act.config.optimistic_interval;
+            if rotate {
+                act.last_optimistic = Instant::now();
+            }
+            act.rechoke(rotate);
+        });
+        self.start_check(ctx);
+    }
+}
+
+impl Handler<PeerConnected> for Torrent {
+    type Result = ();
+
+    fn handle(&mut self, msg: PeerConnected, _ctx: &mut Context<Self>) {
+        let Some(peer) = self.peers.get_mut(&msg.key) else {
+            return;
+        };
+        peer.connected_at = Some(Instant::now());
+        let sock = peer.sock;
+        if let Some(info) = self.addrs.get_mut(&sock) {
+            info.failures = 0;
+        }
+        self.alert(Alert::PeerConnected {
+            id: self.id,
+            addr: sock,
+        });
+    }
+}
+
+impl Handler<PeerBitfield> for Torrent {
+    type Result = ();
+
+    fn handle(&mut self, msg: PeerBitfield, _ctx: &mut Context<Self>) {
+        let Some(peer) = self.peers.get_mut(&msg.key) else {
+            return;
+        };
+        self.picker.peer_bitfield(&peer.bitfield, &msg.bitfield);
+        peer.bitfield = msg.bitfield;
+    }
+}
+
+impl Handler<PeerHave> for Torrent {
+    type Result = ();
+
+    fn handle(&mut self, msg: PeerHave, _ctx: &mut Context<Self>) {
+        let Some(peer) = self.peers.get_mut(&msg.key) else {
+            return;
+        };
+        if peer.bitfield.set(msg.piece) {
+            self.picker.peer_have(msg.piece);
+        }
+    }
+}
+
+impl Handler<PeerInterest> for Torrent {
+    type Result = ();
+
+    fn handle(&mut self, msg: PeerInterest, _ctx: &mut Context<Self>) {
+        let Some(peer) = self.peers.get_mut(&msg.key) else {
+            return;
+        };
+        peer.interested = msg.interested;
+        // Fill a free slot at once rather than waiting for the next round.
+        let unchoked = self.peers.values().filter(|p| p.unchoked).count();
+        if msg.interested && unchoked <= self.config.upload_slots {
+            self.rechoke(false);
+        }
+    }
+}
+
+impl Handler<RequestPieces> for Torrent {
+    type Result = MessageResult<RequestPieces>;
+
+    fn handle(&mut self, msg: RequestPieces, _ctx: &mut Context<Self>) -> Self::Result {
+        if self.state != TorrentState::Downloading {
+            return MessageResult(Vec::new());
+        }
+        let Some(peer) = self.peers.get(&msg.key) else {
+            return MessageResult(Vec::new());
+        };
+        MessageResult(self.picker.pick(msg.key, &peer.bitfield, msg.max))
+    }
+}
+
+impl Handler<ReleasePieces> for Torrent {
+    type Result = ();
+
+    fn handle(&mut self, msg: ReleasePieces, _ctx: &mut Context<Self>) {
+        self.picker.release(msg.key, msg.pieces);
+    }
+}
+
+impl Handler<PeerTick> for Torrent {
+    type Result = ();
+
+    fn handle(&mut self, msg: PeerTick, _ctx: &mut Context<Self>) {
+        self.downloaded += msg.downloaded;
+        self.uploaded += msg.uploaded;
+        self.tick_downloaded += msg.downloaded;
+        self.tick_uploaded += msg.uploaded;
+        if let Some(peer) = self.peers.get_mut(&msg.key) {
+            peer.downloaded_rate = 0.5 * msg.downloaded as f64 + 0.5 * peer.downloaded_rate;
+            peer.uploaded_rate = 0.5 * msg.uploaded as f64 + 0.5 * peer.uploaded_rate;
+        }
+    }
+}
+
+impl Handler<PeerGone> for Torrent {
+    type Result = ();
+
+    fn handle(&mut self, msg: PeerGone, ctx: &mut Context<Self>) {
+        let Some(peer) = self.peers.remove(&msg.key) else {
+            return;
+        };
+        self.picker.peer_gone(msg.key, &peer.bitfield, msg.partials);
+        let backoff = self.config.reconnect_backoff;
+        if let Some(info) = self.addrs.get_mut(&peer.sock) {
+            info.connected = false;
+            if !msg.was_connected {
+                info.failures += 1;
+            }
+            let factor = 1u32 << info.failures.min(6);
+            info.retry_at = Some(Instant::now() + backoff * factor);
+        }
+        if self.optimistic == Some(msg.key) {
+            self.optimistic = None;
+        }
+        if msg.was_connected {
+            debug!(self.log, "peer gone"; "peer" => %peer.sock, "reason" => &msg.reason);
+            self.alert(Alert::PeerDisconnected {
+                id: self.id,
+                addr: peer.sock,
+                reason: msg.reason,
+            });
+        }
+        if peer.unchoked {
+            self.rechoke(false);
+        }
+        self.connect_more(ctx);
+    }
+}
+
+impl Handler<PieceWritten> for Torrent {
+    type Result = ();
+
+    fn handle(&mut self, msg: PieceWritten, ctx: &mut Context<Self>) {
+        match msg.result {
+            Ok(true) => {
+                if !self.picker.piece_verified(msg.piece) {
+                    return;
+                }
+                for peer in self.peers.values() {
+                    peer.addr.do_send(WeHave { piece: msg.piece });
+                }
+                self.alert(Alert::PieceVerified {
+                    id: self.id,
+                    piece: msg.piece,
+                });
+                if self.picker.is_complete() {
+                    self.on_complete(ctx);
+                }
+            }
+            Ok(false) => {
+                self.picker.piece_failed(msg.piece);
+                self.wasted += u64::from(self.shared.layout.piece_len(msg.piece));
+                self.alert(Alert::HashFailed {
+                    id: self.id,
+                    piece: msg.piece,
+                    peer: msg.addr,
+                });
+                let ip = msg.addr.ip();
+                let failures = self.hash_failures.entry(ip).or_insert(0);
+                *failures += 1;
+                warn!(self.log, "piece failed its hash check"; "piece" => msg.piece, "peer" => %msg.addr, "failures" => *failures);
+                if *failures >= self.config.max_hash_failures {
+                    self.banned.insert(ip);
+                    for peer in self.peers.values().filter(|p| p.sock.ip() == ip) {
+                        peer.addr.do_send(Disconnect {
+                            reason: "sent corrupt data repeatedly".into(),
+                        });
+                    }
+                }
+            }
+            Err(error) => {
+                if self.active() {
+                    self.fail(error);
+                }
+            }
+        }
+    }
+}
+
+impl Handler<IncomingPeer> for Torrent {
+    type Result = ();
+
+    fn handle(&mut self, msg: IncomingPeer, ctx: &mut Context<Self>) {
+        if !self.active()
+            || self.peers.len() >= self.peer_limit
+            || self.banned.contains(&msg.addr.ip())
+        {
+            return;
+        }
+        let sock = msg.addr;
+        self.addrs.entry(sock).or_default();
+        self.spawn_peer(
+            Connection::Incoming {
+                stream: msg.stream,
+                addr: msg.addr,
+                handshake: msg.handshake,
+            },
+            sock,
+            ctx,
+        );
+    }
+}
+
+impl Handler<GetTorrentStats> for Torrent {
+    type Result = MessageResult<GetTorrentStats>;
+
+    fn handle(&mut self, _msg: GetTorrentStats, _ctx: &mut Context<Self>) -> Self::Result {
+        MessageResult(self.stats())
+    }
+}
+
+impl Handler<AddPeers> for Torrent {
+    type Result = ();
+
+    fn handle(&mut self, msg: AddPeers, ctx: &mut Context<Self>) {
+        for addr in msg.peers {
+            if !self.is_self(addr) {
+                self.addrs.entry(addr).or_default();
+            }
+        }
+        self.connect_more(ctx);
+    }
+}
+
+impl Handler<SetPaused> for Torrent {
+    type Result = ();
+
+    fn handle(&mut self, SetPaused(pause): SetPaused, ctx: &mut Context<Self>) {
+        match (pause, &self.state) {
+            (true, TorrentState::Downloading | TorrentState::Seeding) => {
+                self.state = TorrentState::Paused;
+                self.disconnect_all("paused");
+            }
+            (false, TorrentState::Paused) => {
+                self.state = if self.picker.is_complete() {
+                    TorrentState::Seeding
+                } else {
+                    TorrentState::Downloading
+                };
+                self.connect_more(ctx);
+            }
+            _ => {}
+        }
+    }
+}
+
+impl Handler<SetPeerLimit> for Torrent {
+    type Result = ();
+
+    fn handle(&mut self, SetPeerLimit(limit): SetPeerLimit, _ctx: &mut Context<Self>) {
+        self.peer_limit = limit.min(self.config.max_peers_per_torrent);
+    }
+}
+
+impl Handler<StopTorrent> for Torrent {
+    type Result = ResponseActFuture<Self, ()>;
+
+    fn handle(&mut self, _msg: StopTorrent, _ctx: &mut Context<Self>) -> Self::Result {
+        self.state = TorrentState::Paused;
+        self.disconnect_all("shutting down");
+        let flush = self.disk.send(Flush {
+            storage: self.storage.clone(),
+        });
+        Box::pin(
+            async move {
+                let _ = flush.await;
+            }
+            .into_actor(self)
+            .map(|_, _act, ctx| ctx.stop()),
+        )
+    }
+}
