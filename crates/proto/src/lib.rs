@@ -38,6 +38,7 @@ pub mod tracker;
 pub mod wire;
 
 pub use bitfield::{Bitfield, BitfieldError};
+pub use create::{CreateError, TorrentBuilder};
 pub use layout::{BlockRef, FileSpan, Layout, BLOCK_LEN};
-pub use metainfo::{FileEntry, InfoHash, Metainfo};
+pub use metainfo::{FileEntry, InfoHash, Metainfo, MetainfoError};
 pub use peer_id::PeerId;
