@@ -1,1 +1,36 @@
-fn main() {}
+//! `torrix`: download, seed, create and inspect torrents from the command line.
+//!
+//! Every command that moves data starts an actix system and talks to the
+//! torrix [`Engine`](torrix::Engine) with messages, like any library consumer.
+
+mod args;
+mod commands;
+mod error;
+mod logging;
+mod progress;
+mod session;
+mod units;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use args::{Cli, Command};
+use error::CliError;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let log = logging::init(cli.log_level.as_deref());
+    let result = match cli.command {
+        Command::Download(args) => commands::download::run(args, log),
+        Command::Seed(args) => commands::seed::run(args, log),
+        Command::Info(args) => commands::info::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("torrix: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}

@@ -159,6 +159,8 @@ pub struct Peer {
 
     // Accounting.
     downloaded_tick: u64,
+    /// Payload received and not yet reported to the torrent.
+    unreported_down: u64,
     uploaded_tick: u64,
     last_tick: Instant,
     last_recv: Instant,
@@ -209,6 +211,7 @@ impl Peer {
             last_block_at: now,
             bad_requests: 0,
             downloaded_tick: 0,
+            unreported_down: 0,
             uploaded_tick: 0,
             last_tick: now,
             last_recv: now,
@@ -321,11 +324,11 @@ impl Peer {
         let now = Instant::now();
         let elapsed = now.duration_since(self.last_tick).as_secs_f64().max(1e-3);
         self.last_tick = now;
-        let rate = self.downloaded_tick as f64 / elapsed;
+        let rate = std::mem::take(&mut self.downloaded_tick) as f64 / elapsed;
         self.pipeline.on_tick(rate, self.config.request_window);
         self.torrent.do_send(PeerTick {
             key: self.key,
-            downloaded: std::mem::take(&mut self.downloaded_tick),
+            downloaded: std::mem::take(&mut self.unreported_down),
             uploaded: std::mem::take(&mut self.uploaded_tick),
         });
         if now.duration_since(self.last_recv) > self.config.idle_timeout {
@@ -463,6 +466,7 @@ impl Peer {
     fn on_block(&mut self, piece: u32, offset: u32, data: Bytes, ctx: &mut Context<Self>) {
         let len = data.len() as u64;
         self.downloaded_tick += len;
+        self.unreported_down += len;
         let Some(index) = self.downloads.iter().position(|d| d.piece == piece) else {
             if self.recently_released.contains(&piece) || self.have.get(piece) {
                 return; // a late block of a piece we gave up or finished elsewhere
@@ -627,6 +631,8 @@ impl Peer {
         let torrent = self.torrent.clone();
         let me = ctx.address();
         let (key, addr) = (self.key, self.remote);
+        // Report traffic with the piece, so totals are current when it verifies.
+        let downloaded = std::mem::take(&mut self.unreported_down);
         // Detached: the torrent learns the result even if this connection dies.
         actix::spawn(async move {
             let result = match disk.send(write).await {
@@ -636,12 +642,7 @@ impl Peer {
                 Err(_) => Err("the disk pool stopped".to_string()),
             };
             me.do_send(WriteDone { bytes });
-            torrent.do_send(PieceWritten {
-                key,
-                addr,
-                piece,
-                result,
-            });
+            torrent.do_send(PieceWritten { key, addr, piece, downloaded, result });
         });
     }
 

@@ -126,6 +126,8 @@ pub struct PieceWritten {
     pub addr: SocketAddr,
     /// The piece.
     pub piece: u32,
+    /// Payload bytes the connection received since its last report.
+    pub downloaded: u64,
     /// `Ok(true)`: verified and on disk; `Ok(false)`: hash mismatch, not
     /// written; `Err`: the disk failed.
     pub result: Result<bool, String>,

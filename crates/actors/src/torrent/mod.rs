@@ -666,6 +666,8 @@ impl Handler<PieceWritten> for Torrent {
     type Result = ();
 
     fn handle(&mut self, msg: PieceWritten, ctx: &mut Context<Self>) {
+        self.downloaded += msg.downloaded;
+        self.tick_downloaded += msg.downloaded;
         match msg.result {
             Ok(true) => {
                 if !self.picker.piece_verified(msg.piece) {
