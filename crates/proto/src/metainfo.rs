@@ -3,7 +3,7 @@
 //!
 //! [`Metainfo::from_bytes`] parses and validates; the v1 info-hash is SHA-1 over
 //! the info dictionary's bytes exactly as they appear in the file, located with
-//! the [`bencode`](crate::bencode) scanner and never re-encoded.
+//! the [`bencode`] scanner and never re-encoded.
 //!
 //! # What is checked
 //!
