@@ -794,6 +794,11 @@ impl Actor for Peer {
             .take()
             .unwrap_or_else(|| "connection closed".into());
         debug!(self.log, "disconnected"; "reason" => &reason);
+        self.torrent.do_send(PeerTick {
+            key: self.key,
+            downloaded: std::mem::take(&mut self.unreported_down),
+            uploaded: std::mem::take(&mut self.uploaded_tick),
+        });
         self.torrent.do_send(PeerGone {
             key: self.key,
             reason,
