@@ -335,7 +335,6 @@ impl Torrent {
         if budget == 0 {
             return;
         }
-        let seeding = self.picker.is_complete();
         let candidates: Vec<SocketAddr> = self
             .addrs
             .iter()
@@ -349,9 +348,6 @@ impl Torrent {
         for addr in candidates {
             if budget == 0 {
                 break;
-            }
-            if seeding {
-                break; // a seed waits for leechers to come to it (they know it from trackers)
             }
             budget -= 1;
             self.spawn_peer(Connection::Outgoing(addr), addr, ctx);
