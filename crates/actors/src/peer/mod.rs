@@ -106,6 +106,10 @@ const RECENT_RELEASES: usize = 256;
 const MAX_BAD_REQUESTS: u32 = 64;
 /// Unrequested blocks tolerated (late duplicates after rejects) before drop.
 const MAX_UNREQUESTED_BLOCKS: u32 = 64;
+/// Peers with fewer pieces than this get an allowed-fast set (BEP 6).
+const ALLOWED_FAST_THRESHOLD: u32 = 10;
+/// Size of the allowed-fast set we offer.
+const ALLOWED_FAST_COUNT: usize = 10;
 /// Bytes queued for the socket above which we stop serving requests.
 const UPLOAD_HIGH_WATER: usize = 4 << 20;
 
@@ -155,6 +159,8 @@ pub struct Peer {
 
     // Uploading.
     uploads: UploadQueue,
+    /// Pieces we told the peer it may request while choked (BEP 6).
+    allowed_fast: Vec<u32>,
     bad_requests: u32,
 
     // Accounting.
@@ -210,6 +216,7 @@ impl Peer {
             unrequested_blocks: 0,
             last_block_at: now,
             bad_requests: 0,
+            allowed_fast: Vec::new(),
             downloaded_tick: 0,
             unreported_down: 0,
             uploaded_tick: 0,
@@ -420,8 +427,30 @@ impl Peer {
         if self.both_seeds() {
             return self.close(ctx, "both sides are seeds");
         }
+        self.offer_allowed_fast();
         self.update_interest();
         self.fill_requests(ctx);
+    }
+
+    /// BEP 6: a peer with next to nothing gets a few pieces it may fetch while
+    /// choked, so it can start trading sooner.
+    fn offer_allowed_fast(&mut self) {
+        let std::net::IpAddr::V4(ip) = self.remote.ip() else { return };
+        if !self.fast || self.peer_has.count() >= ALLOWED_FAST_THRESHOLD {
+            return;
+        }
+        let set = torrix_proto::wire::allowed_fast_set(
+            ip,
+            &self.shared.info_hash,
+            self.shared.layout.piece_count(),
+            ALLOWED_FAST_COUNT,
+        );
+        for piece in set {
+            if self.have.get(piece) && !self.peer_has.get(piece) {
+                self.allowed_fast.push(piece);
+                encode(&Message::AllowedFast { piece }, &mut self.ctrl);
+            }
+        }
     }
 
     fn on_have(&mut self, piece: u32, ctx: &mut Context<Self>) {
@@ -670,7 +699,7 @@ impl Peer {
             }
             return self.flush(ctx);
         }
-        if self.am_choking {
+        if self.am_choking && !self.allowed_fast.contains(&block.piece) {
             self.bad_requests += 1;
             self.reject(block);
             if self.bad_requests > self.config.max_upload_queue as u32 {
@@ -879,7 +908,11 @@ impl Handler<SetChoke> for Peer {
         if msg.choke {
             self.send(&Message::Choke);
             for block in self.uploads.drain() {
-                self.reject(block);
+                if self.allowed_fast.contains(&block.piece) {
+                    self.uploads.push(block);
+                } else {
+                    self.reject(block);
+                }
             }
         } else {
             self.bad_requests = 0;

@@ -5,10 +5,12 @@
 //! stream of bytes into [`Message`]s, and [`encode`] writes them back.
 
 mod codec;
+mod fast;
 mod handshake;
 mod message;
 
 pub use codec::{encode, encode_piece_header, Decoder, DEFAULT_MAX_MESSAGE_LEN};
+pub use fast::allowed_fast_set;
 pub use handshake::{Handshake, Reserved, HANDSHAKE_LEN, PROTOCOL};
 pub use message::{Message, MessageId};
 
