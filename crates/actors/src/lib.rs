@@ -1,1 +1,2 @@
 //! torrix
+pub mod tracker;
