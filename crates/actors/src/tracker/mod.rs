@@ -306,6 +306,14 @@ impl Tracker {
         }
     }
 
+    /// Sets the transfer totals the first (`started`) announce reports; give
+    /// the real `left` here, since the actor announces as soon as it starts,
+    /// before any [`UpdateStats`] can arrive.
+    pub fn with_stats(mut self, stats: UpdateStats) -> Self {
+        self.stats = stats;
+        self
+    }
+
     /// Back-off after `failures` consecutive failures: base × 2^(n-1), capped.
     fn backoff(&self, failures: u32) -> Duration {
         let factor = 2u32.checked_pow(failures.saturating_sub(1)).unwrap_or(u32::MAX);
