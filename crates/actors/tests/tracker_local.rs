@@ -122,7 +122,10 @@ async fn dead_tracker_in_a_tier_fails_over_to_the_next_one() {
     let good = format!("udp://{addr}");
     let (tracker, mut rx) = spawn_tracker(
         fast_config(),
-        vec![vec![format!("udp://{}", dead.local_addr().unwrap()), good.clone()]],
+        vec![vec![
+            format!("udp://{}", dead.local_addr().unwrap()),
+            good.clone(),
+        ]],
         HASH,
         peer_id(),
         7004,
@@ -213,7 +216,11 @@ async fn http_error_case(body: Vec<u8>, config: torrix::tracker::TrackerConfig) 
 
 #[actix_rt::test]
 async fn http_failure_reason_is_reported() {
-    let err = http_error_case(b"d14:failure reason12:unregisterede".to_vec(), fast_config()).await;
+    let err = http_error_case(
+        b"d14:failure reason12:unregisterede".to_vec(),
+        fast_config(),
+    )
+    .await;
     assert_eq!(err, "tracker failure: unregistered");
 }
 
@@ -231,7 +238,10 @@ async fn http_failure_reason_with_error_status_is_reported() {
         7008,
     );
     let status = wait_status(&tracker, 5, |s| s[0].last_error.is_some()).await;
-    assert_eq!(status[0].last_error.as_deref(), Some("tracker failure: banned"));
+    assert_eq!(
+        status[0].last_error.as_deref(),
+        Some("tracker failure: banned")
+    );
 }
 
 #[actix_rt::test]
@@ -242,7 +252,11 @@ async fn http_malformed_bencode_is_an_error() {
 
 #[actix_rt::test]
 async fn http_compact_peers_of_bad_length_is_an_error() {
-    let err = http_error_case(b"d8:intervali1800e5:peers7:\x7f\x00\x00\x01\x1a\xe1\x00e".to_vec(), fast_config()).await;
+    let err = http_error_case(
+        b"d8:intervali1800e5:peers7:\x7f\x00\x00\x01\x1a\xe1\x00e".to_vec(),
+        fast_config(),
+    )
+    .await;
     assert!(err.contains("not a multiple of 6"), "{err}");
 }
 
@@ -350,7 +364,10 @@ async fn stop_returns_within_the_deadline_when_trackers_hang() {
     };
     let (tracker, mut rx) = spawn_tracker(
         config,
-        vec![vec![format!("http://{http}/announce")], vec![format!("udp://{udp}")]],
+        vec![
+            vec![format!("http://{http}/announce")],
+            vec![format!("udp://{udp}")],
+        ],
         HASH,
         peer_id(),
         7011,
@@ -364,10 +381,19 @@ async fn stop_returns_within_the_deadline_when_trackers_hang() {
     let started = Instant::now();
     tracker.send(Stop).await.unwrap();
     let took = started.elapsed();
-    assert!(took >= Duration::from_millis(450), "waited for the answers: {took:?}");
-    assert!(took < Duration::from_millis(1500), "bounded by stop_timeout: {took:?}");
+    assert!(
+        took >= Duration::from_millis(450),
+        "waited for the answers: {took:?}"
+    );
+    assert!(
+        took < Duration::from_millis(1500),
+        "bounded by stop_timeout: {took:?}"
+    );
     // Both trackers were sent `stopped`.
-    assert_eq!(next_seen(&mut http_seen, 1).await.get("event").as_deref(), Some("stopped"));
+    assert_eq!(
+        next_seen(&mut http_seen, 1).await.get("event").as_deref(),
+        Some("stopped")
+    );
     assert_eq!(next_seen(&mut udp_seen, 1).await.event, 3);
 }
 
@@ -376,7 +402,10 @@ async fn stop_before_any_answer_returns_at_once() {
     let dead = black_hole_udp().await;
     let (tracker, _rx) = spawn_tracker(
         fast_config(),
-        vec![vec!["wss://x/announce".into()], vec![format!("udp://{}", dead.local_addr().unwrap())]],
+        vec![
+            vec!["wss://x/announce".into()],
+            vec![format!("udp://{}", dead.local_addr().unwrap())],
+        ],
         HASH,
         peer_id(),
         7012,
@@ -431,7 +460,10 @@ async fn scrape_over_http_and_udp() {
     .await;
     let (tracker, _rx) = spawn_tracker(
         fast_config(),
-        vec![vec!["http://127.0.0.1:1/no-convention".into()], vec![format!("udp://{udp}")]],
+        vec![
+            vec!["http://127.0.0.1:1/no-convention".into()],
+            vec![format!("udp://{udp}")],
+        ],
         HASH,
         peer_id(),
         7014,
@@ -457,5 +489,30 @@ async fn scrape_with_no_usable_tracker_is_an_error() {
         7015,
     );
     let err = tracker.send(Scrape).await.unwrap().unwrap_err();
-    assert!(matches!(err, torrix::tracker::TrackerError::NoTrackers), "{err}");
+    assert!(
+        matches!(err, torrix::tracker::TrackerError::NoTrackers),
+        "{err}"
+    );
+}
+
+#[actix_rt::test]
+async fn hung_http_tracker_times_out() {
+    let (addr, _seen) = http_tracker(responder(|_| None)).await;
+    let config = torrix::tracker::TrackerConfig {
+        announce_timeout: Duration::from_millis(300),
+        ..fast_config()
+    };
+    let (tracker, _rx) = spawn_tracker(
+        config,
+        vec![vec![format!("http://{addr}/announce")]],
+        HASH,
+        peer_id(),
+        7016,
+    );
+    let status = wait_status(&tracker, 3, |s| s[0].last_error.is_some()).await;
+    let err = status[0].last_error.as_deref().unwrap();
+    assert!(
+        err == "timed out" || err.starts_with("HTTP request failed"),
+        "{err}"
+    );
 }

@@ -316,7 +316,9 @@ impl Tracker {
 
     /// Back-off after `failures` consecutive failures: base × 2^(n-1), capped.
     fn backoff(&self, failures: u32) -> Duration {
-        let factor = 2u32.checked_pow(failures.saturating_sub(1)).unwrap_or(u32::MAX);
+        let factor = 2u32
+            .checked_pow(failures.saturating_sub(1))
+            .unwrap_or(u32::MAX);
         self.config
             .backoff_base
             .saturating_mul(factor)
@@ -465,8 +467,7 @@ impl Tracker {
                 debug!(entry.log, "announce ok"; "peers" => resp.peers.len(),
                     "interval" => ?resp.interval, "seeders" => ?resp.seeders,
                     "leechers" => ?resp.leechers);
-                if event == Some(Event::Completed) || (event == Some(Event::Started) && left == 0)
-                {
+                if event == Some(Event::Completed) || (event == Some(Event::Started) && left == 0) {
                     tier.completed_pending = false;
                 }
                 // BEP 12: a tracker that answers moves to the front of its tier.
@@ -576,7 +577,8 @@ impl Handler<Stop> for Tracker {
         let deadline = self.config.stop_timeout;
         let log = self.log.clone();
         let all = async move {
-            let results = tokio::time::timeout(deadline, futures_util::future::join_all(stops)).await;
+            let results =
+                tokio::time::timeout(deadline, futures_util::future::join_all(stops)).await;
             match results {
                 Ok(results) => {
                     for (result, _) in results {
@@ -608,7 +610,14 @@ impl Handler<Scrape> for Tracker {
             .iter()
             .flat_map(|tier| &tier.trackers)
             .filter(|e| e.kind != Kind::Unsupported)
-            .map(|e| (e.kind.clone(), e.url.clone(), e.connection_id, e.log.clone()))
+            .map(|e| {
+                (
+                    e.kind.clone(),
+                    e.url.clone(),
+                    e.connection_id,
+                    e.log.clone(),
+                )
+            })
             .collect();
         let client = self.http.clone();
         let config = Arc::clone(&self.config);
@@ -618,12 +627,17 @@ impl Handler<Scrape> for Tracker {
             for (kind, url, conn, log) in jobs {
                 let result = match (kind, &client) {
                     (Kind::Http, Some(client)) => {
-                        transport::http_scrape(client.clone(), url, info_hash, config.clone())
-                            .await
+                        transport::http_scrape(client.clone(), url, info_hash, config.clone()).await
                     }
                     (Kind::Udp(authority), _) => {
-                        transport::udp_scrape(authority, conn, info_hash, config.clone(), log.clone())
-                            .await
+                        transport::udp_scrape(
+                            authority,
+                            conn,
+                            info_hash,
+                            config.clone(),
+                            log.clone(),
+                        )
+                        .await
                     }
                     _ => continue,
                 };

@@ -95,7 +95,8 @@ fn root_store() -> Arc<rustls::RootCertStore> {
 pub(crate) fn http_client(config: &TrackerConfig, log: &Logger) -> awc::Client {
     let mut connector = awc::Connector::new().timeout(config.announce_timeout);
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    match rustls::ClientConfig::builder_with_provider(provider).with_safe_default_protocol_versions()
+    match rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
     {
         Ok(builder) => {
             let mut tls = builder
@@ -114,25 +115,31 @@ pub(crate) fn http_client(config: &TrackerConfig, log: &Logger) -> awc::Client {
         .finish()
 }
 
-/// GETs `url` and returns the body, refusing bodies over `max_body` bytes
-/// (checked against `Content-Length` first, then while reading).
+/// GETs `url` and returns status and body within `config.announce_timeout`
+/// (head and body together), refusing bodies over `config.max_response_size`
+/// bytes (checked against `Content-Length` first, then while reading).
 async fn http_get(
     client: &awc::Client,
     url: &str,
-    max_body: usize,
+    config: &TrackerConfig,
 ) -> Result<(awc::http::StatusCode, bytes::Bytes), TrackerError> {
-    let mut response = client
-        .get(url)
-        .send()
+    let exchange = async {
+        let mut response = client
+            .get(url)
+            .send()
+            .await
+            .map_err(|e| TrackerError::Http(e.to_string()))?;
+        let status = response.status();
+        let body = response
+            .body()
+            .limit(config.max_response_size)
+            .await
+            .map_err(|e| TrackerError::Http(e.to_string()))?;
+        Ok((status, body))
+    };
+    tokio::time::timeout(config.announce_timeout, exchange)
         .await
-        .map_err(|e| TrackerError::Http(e.to_string()))?;
-    let status = response.status();
-    let body = response
-        .body()
-        .limit(max_body)
-        .await
-        .map_err(|e| TrackerError::Http(e.to_string()))?;
-    Ok((status, body))
+        .map_err(|_| TrackerError::Timeout)?
 }
 
 /// One HTTP announce.
@@ -143,7 +150,7 @@ pub(crate) async fn http_announce(
     config: Arc<TrackerConfig>,
 ) -> Result<AnnounceResponse, TrackerError> {
     let url = http::announce_url(&base, &req);
-    let (status, body) = http_get(&client, &url, config.max_response_size).await?;
+    let (status, body) = http_get(&client, &url, &config).await?;
     // Trackers often send a bencoded `failure reason` with a 4xx/5xx status;
     // prefer that message, else report the status.
     let parsed = http::parse_announce_response_with_limit(&body, config.max_peers);
@@ -163,7 +170,7 @@ pub(crate) async fn http_scrape(
     config: Arc<TrackerConfig>,
 ) -> Result<ScrapeStats, TrackerError> {
     let url = http::scrape_url(&announce, &[info_hash])?;
-    let (status, body) = http_get(&client, &url, config.max_response_size).await?;
+    let (status, body) = http_get(&client, &url, &config).await?;
     if !status.is_success() {
         return Err(TrackerError::HttpStatus(status.as_u16()));
     }

@@ -54,7 +54,12 @@ impl Drain for Stderr {
         let mut line = KvLine(String::new());
         let _ = record.kv().serialize(record, &mut line);
         let _ = values.serialize(record, &mut line);
-        eprintln!("{} {}{}", record.level().as_short_str(), record.msg(), line.0);
+        eprintln!(
+            "{} {}{}",
+            record.level().as_short_str(),
+            record.msg(),
+            line.0
+        );
         Ok(())
     }
 }
@@ -85,7 +90,14 @@ pub fn spawn_tracker(
     peer_id: PeerId,
     port: u16,
 ) -> (Addr<Tracker>, mpsc::UnboundedReceiver<Vec<SocketAddr>>) {
-    spawn_tracker_with_stats(config, tiers, info_hash, peer_id, port, UpdateStats::default())
+    spawn_tracker_with_stats(
+        config,
+        tiers,
+        info_hash,
+        peer_id,
+        port,
+        UpdateStats::default(),
+    )
 }
 
 /// [`spawn_tracker`] with initial transfer totals.
@@ -114,7 +126,10 @@ pub fn spawn_tracker_with_stats(
 }
 
 /// The next peer batch, failing the test after `secs` seconds.
-pub async fn next_peers(rx: &mut mpsc::UnboundedReceiver<Vec<SocketAddr>>, secs: u64) -> Vec<SocketAddr> {
+pub async fn next_peers(
+    rx: &mut mpsc::UnboundedReceiver<Vec<SocketAddr>>,
+    secs: u64,
+) -> Vec<SocketAddr> {
     tokio::time::timeout(Duration::from_secs(secs), rx.recv())
         .await
         .unwrap_or_else(|_| panic!("no peers within {secs} s"))
@@ -144,7 +159,9 @@ pub async fn wait_status(
 pub fn compact(peers: &[SocketAddr]) -> Vec<u8> {
     let mut out = Vec::new();
     for p in peers {
-        let SocketAddr::V4(v4) = p else { panic!("IPv4 only") };
+        let SocketAddr::V4(v4) = p else {
+            panic!("IPv4 only")
+        };
         out.extend_from_slice(&v4.ip().octets());
         out.extend_from_slice(&v4.port().to_be_bytes());
     }
@@ -194,15 +211,17 @@ pub async fn udp_tracker(
         let mut answered = 0usize;
         let conn_id: u64 = 0x1122_3344_5566_7788;
         loop {
-            let Ok((n, from)) = socket.recv_from(&mut buf).await else { return };
+            let Ok((n, from)) = socket.recv_from(&mut buf).await else {
+                return;
+            };
             let p = &buf[..n];
             if n < 16 {
                 continue;
             }
             let action = u32::from_be_bytes(p[8..12].try_into().unwrap());
             let tid = u32::from_be_bytes(p[12..16].try_into().unwrap());
-            let is_connect = u64::from_be_bytes(p[..8].try_into().unwrap()) == 0x41727101980
-                && action == 0;
+            let is_connect =
+                u64::from_be_bytes(p[..8].try_into().unwrap()) == 0x41727101980 && action == 0;
             let mut reply = Vec::new();
             let mut decoy = Vec::new();
             if is_connect {
@@ -299,7 +318,9 @@ pub fn percent_decode(s: &str) -> Vec<u8> {
     let mut out = Vec::new();
     let mut i = 0;
     while i < b.len() {
-        let hex = b.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+        let hex = b
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok());
         if let (b'%', Some(Ok(byte))) = (b[i], hex.map(|h| u8::from_str_radix(h, 16))) {
             out.push(byte);
             i += 3;
@@ -324,7 +345,9 @@ pub async fn http_tracker(respond: Responder) -> (SocketAddr, mpsc::UnboundedRec
     let hung = Arc::new(Mutex::new(Vec::new()));
     actix_rt::spawn(async move {
         loop {
-            let Ok((mut stream, _)) = listener.accept().await else { return };
+            let Ok((mut stream, _)) = listener.accept().await else {
+                return;
+            };
             let tx = tx.clone();
             let respond = respond.clone();
             let hung = hung.clone();
