@@ -18,6 +18,7 @@ pub mod engine;
 pub mod error;
 pub mod peer;
 pub mod torrent;
+pub mod tracker;
 
 pub use alert::{Alert, TorrentId};
 pub use config::EngineConfig;
