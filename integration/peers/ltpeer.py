@@ -77,6 +77,9 @@ def session(listen_ip, listen_port):
         # every harness peer is on 127.x; several may share one address
         "allow_multiple_connections_per_ip": True,
         "auto_manage_startup": 0,
+        # on shutdown wait at most 1 s for trackers to acknowledge "stopped" (default 5 s;
+        # an unanswered UDP "stopped" would otherwise delay every exit)
+        "stop_tracker_timeout": 1,
         "user_agent": f"torrix-integration/libtorrent-{lt.__version__}",
         "alert_mask": int(lt.alert.category_t.error_notification
                           | lt.alert.category_t.status_notification

@@ -42,6 +42,6 @@ pub use process::Proc;
 pub use torrent::{
     make_torrent, make_torrent_with_trackers, torrent_info, TorrentFile, TorrentMeta,
 };
-pub use torrix::{torrix_bin, Torrix, TorrixOutput, TorrixSeeder};
+pub use torrix::{assert_download_summary, torrix_bin, Torrix, TorrixOutput, TorrixSeeder};
 pub use tracker::{Opentracker, Scrape};
 pub use util::{peers_dir, python, secs, wait_for, workspace_root, TestDir};

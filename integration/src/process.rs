@@ -27,6 +27,8 @@ pub struct Proc {
 
 impl Proc {
     /// Spawn `cmd` with stdin closed and stdout/stderr captured. `name` labels messages.
+    /// With `TORRIX_IT_ECHO=1` in the environment every stderr line is also echoed live
+    /// to the test's stderr (see it with `--no-capture`).
     pub fn spawn(name: impl Into<String>, mut cmd: Command) -> Proc {
         let name = name.into();
         let mut child = cmd
@@ -40,6 +42,8 @@ impl Proc {
         let err = child.stderr.take().unwrap();
         let stderr = Arc::new(Mutex::new(VecDeque::new()));
         let tail = Arc::clone(&stderr);
+        let echo = std::env::var_os("TORRIX_IT_ECHO").is_some_and(|v| v != "0");
+        let label = name.clone();
         let readers = vec![
             std::thread::spawn(move || {
                 for line in lines_lossy(out) {
@@ -50,6 +54,9 @@ impl Proc {
             }),
             std::thread::spawn(move || {
                 for line in lines_lossy(err) {
+                    if echo {
+                        eprintln!("[{label}] {line}");
+                    }
                     let mut t = tail.lock().unwrap();
                     if t.len() == STDERR_KEEP {
                         t.pop_front();

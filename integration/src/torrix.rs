@@ -1,6 +1,6 @@
 //! The torrix binary as an owned process, its output captured to files in the test dir.
 
-use std::ffi::OsStr;
+use std::ffi::{OsStr, OsString};
 use std::fs::{self, File};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -105,6 +105,31 @@ impl Torrix {
             status: None,
             reported: false,
         }
+    }
+
+    /// `torrix download TORRENT -d OUT_DIR -s SEED[,SEED…] -l LISTEN --quiet` (the CLI
+    /// contract in integration/README.md). Follow with [`expect_success`](Self::expect_success)
+    /// and [`assert_download_summary`].
+    pub fn download(
+        dir: &Path,
+        torrent: &Path,
+        out_dir: &Path,
+        seeds: &[SocketAddr],
+        listen: SocketAddr,
+    ) -> Torrix {
+        let seeds: Vec<String> = seeds.iter().map(|s| s.to_string()).collect();
+        let args: [OsString; 9] = [
+            "download".into(),
+            torrent.into(),
+            "-d".into(),
+            out_dir.into(),
+            "-s".into(),
+            seeds.join(",").into(),
+            "-l".into(),
+            listen.to_string().into(),
+            "--quiet".into(),
+        ];
+        Torrix::spawn(dir, args)
     }
 
     pub fn pid(&self) -> u32 {
@@ -227,6 +252,40 @@ fn tail(s: &str, n: usize) -> String {
     lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
+/// Check the contract's completion line: the last non-empty stdout line of a download
+/// names the byte count as `<total_bytes> bytes` and a rate in `MiB/s`, with the time in
+/// seconds, e.g. `67108864 bytes in 1.234 s (51.9 MiB/s)`. Returns that line.
+#[track_caller]
+pub fn assert_download_summary(out: &TorrixOutput, total_bytes: u64) -> String {
+    let line = out.last_stdout_line();
+    let bytes = format!("{total_bytes} bytes");
+    // "{total} bytes" as a whole number (not the tail of a longer one)
+    let has_bytes = line.match_indices(&bytes).any(|(at, _)| {
+        !line[..at]
+            .chars()
+            .next_back()
+            .is_some_and(|c| c.is_ascii_digit() || c == '.')
+    });
+    let has_seconds = line
+        .split(|c: char| c.is_whitespace() || c == '(' || c == ')' || c == ',')
+        .any(|w| {
+            w.strip_suffix('s')
+                .is_some_and(|n| !n.is_empty() && n.parse::<f64>().is_ok())
+        })
+        || line.contains(" s ")
+        || line.contains(" s,")
+        || line.contains(" s)")
+        || line.contains("second");
+    assert!(
+        has_bytes && line.contains("MiB/s") && has_seconds,
+        "last stdout line of torrix download should read like \
+         \"{bytes} in 1.234 s (51.9 MiB/s)\", got {line:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+        out.stdout,
+        out.stderr
+    );
+    line.to_string()
+}
+
 /// `torrix seed TORRENT -d DATA_DIR -l LISTEN`, started and waited for until it prints a
 /// line containing `listening on <addr>` (stdout or stderr). Killed on drop.
 pub struct TorrixSeeder {
@@ -280,7 +339,36 @@ pub(crate) fn parse_listening(line: &str) -> Option<SocketAddr> {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_listening;
+    use super::*;
+    use std::os::unix::process::ExitStatusExt;
+
+    fn output(stdout: &str) -> TorrixOutput {
+        TorrixOutput {
+            status: ExitStatus::from_raw(0),
+            stdout: stdout.into(),
+            stderr: String::new(),
+        }
+    }
+
+    #[test]
+    fn download_summary_lines() {
+        for ok in [
+            "67108864 bytes in 1.234 s (51.9 MiB/s)",
+            "done: 67108864 bytes in 1.2s, 51.9 MiB/s",
+            "67108864 bytes 1.234 seconds 51.9 MiB/s",
+        ] {
+            assert_download_summary(&output(&format!("progress\n{ok}\n\n")), 67108864);
+        }
+        for bad in [
+            "67108864 bytes in 1.234 s",        // no rate
+            "6710886 bytes in 1.2 s (5 MiB/s)", // wrong size
+            "67108864 bytes (51.9 MiB/s)",      // no time
+            "167108864 bytes in 1 s (9 MiB/s)", // a longer number
+        ] {
+            let r = std::panic::catch_unwind(|| assert_download_summary(&output(bad), 67108864));
+            assert!(r.is_err(), "accepted {bad:?}");
+        }
+    }
 
     #[test]
     fn listening_lines() {
