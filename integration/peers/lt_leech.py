@@ -4,8 +4,9 @@
 usage: lt_leech.py TORRENT OUT_DIR [--peer ADDR:PORT]... [--listen 127.0.0.x:PORT] [--timeout S]
 
 Peers come from --peer (dialled as soon as the torrent is checked, and again every
-half second while no peer is connected) and/or from the tracker URLs inside the torrent.
---listen defaults to 127.0.0.1:0 (any free port); peers can connect to it too.
+half second while no peer is connected) and/or from the tracker URLs inside the torrent,
+and any peer may connect in: with neither --peer nor a tracker the leecher only waits to
+be dialled (e.g. by `lt_seed.py --peer`). --listen defaults to 127.0.0.1:0 (any port).
 
 Protocol on stdout (each line flushed):
   LISTENING <port>   once the listen socket is up
@@ -38,8 +39,6 @@ def main():
     ip, port = P.endpoint(a.listen, "--listen address")
     peers = [P.endpoint(p, "--peer address") for p in a.peer]
     ti = P.load_torrent(a.torrent)
-    if not peers and not ti.trackers():
-        P.die("no --peer given and the torrent has no tracker: nobody to download from")
     os.makedirs(a.out_dir, exist_ok=True)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
@@ -48,6 +47,8 @@ def main():
     t0 = time.monotonic()
     h = ses.add_torrent(atp)
     P.log(f"leeching {ti.name()!r} ({ti.total_size()} bytes, {ti.num_pieces()} pieces) into {atp.save_path}")
+    if not peers and not ti.trackers():
+        P.log("no --peer and no tracker: waiting for peers to connect in")
     announced_port = False
     last_dial = last_stat = 0.0
     elapsed = None

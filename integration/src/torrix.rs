@@ -107,8 +107,9 @@ impl Torrix {
         }
     }
 
-    /// `torrix download TORRENT -d OUT_DIR -s SEED[,SEED…] -l LISTEN --quiet` (the CLI
-    /// contract in integration/README.md). Follow with [`expect_success`](Self::expect_success)
+    /// `torrix download TORRENT -d OUT_DIR [-s SEED[,SEED…]] -l LISTEN --quiet` (the CLI
+    /// contract in integration/README.md; no `-s` when `seeds` is empty: peers then come
+    /// from the torrent's trackers). Follow with [`expect_success`](Self::expect_success)
     /// and [`assert_download_summary`].
     pub fn download(
         dir: &Path,
@@ -117,18 +118,17 @@ impl Torrix {
         seeds: &[SocketAddr],
         listen: SocketAddr,
     ) -> Torrix {
-        let seeds: Vec<String> = seeds.iter().map(|s| s.to_string()).collect();
-        let args: [OsString; 9] = [
+        let mut args: Vec<OsString> = vec![
             "download".into(),
             torrent.into(),
             "-d".into(),
             out_dir.into(),
-            "-s".into(),
-            seeds.join(",").into(),
-            "-l".into(),
-            listen.to_string().into(),
-            "--quiet".into(),
         ];
+        if !seeds.is_empty() {
+            let seeds: Vec<String> = seeds.iter().map(|s| s.to_string()).collect();
+            args.extend(["-s".into(), seeds.join(",").into()]);
+        }
+        args.extend(["-l".into(), listen.to_string().into(), "--quiet".into()]);
         Torrix::spawn(dir, args)
     }
 

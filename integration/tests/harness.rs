@@ -86,6 +86,13 @@ fn lt_leecher_completes_from_two_partial_peers() {
     );
     eprintln!("lt halves → lt: {took:?}");
     assert_same_file(&file, &t.join("out/data.bin"));
+    // the partial peers were connected to a leecher holding the other half, yet never
+    // downloaded: each still differs from the original exactly where its half ends
+    // (libtorrent writes whole pieces, so a downloaded piece would move these offsets)
+    let a_err = compare_files(&file, &t.join("a/data.bin")).unwrap_err();
+    assert!(a_err.contains("byte offset 1572864 "), "{a_err}");
+    let b_err = compare_files(&file, &t.join("b/data.bin")).unwrap_err();
+    assert!(b_err.contains("byte offset 0 "), "{b_err}");
 }
 
 #[test]
@@ -117,6 +124,22 @@ fn lt_leecher_completes_tree_from_two_partial_peers() {
         secs(120),
     );
     assert_same_tree(&root, &t.join("out").join(MULTI_TREE_NAME));
+}
+
+#[test]
+fn lt_seeder_dials_a_listening_leecher() {
+    let t = TestDir::new("lt-dial");
+    let file = make_payload(&t.mkdir("seed"), "data.bin", (1 << 20) + 3, 9);
+    let (torrent, _) = make_torrent(&file, &t.join("data.torrent"), 16 * 1024);
+    // the leecher knows no peer and no tracker: only the seeder's --peer can reach it
+    let leecher = LtLeecher::spawn(&torrent, &t.join("out"), &[], lo(37, 0), secs(60));
+    let opts = SeedOptions {
+        peers: vec![leecher.addr],
+        ..SeedOptions::default()
+    };
+    let _seeder = LtSeeder::start_with(&torrent, &t.join("seed"), lo(38, 0), &opts);
+    leecher.wait();
+    assert_same_file(&file, &t.join("out/data.bin"));
 }
 
 fn tracker_swarm(name: &str, udp: bool, seed_host: u8, leech_host: u8) {

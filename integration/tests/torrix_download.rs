@@ -11,8 +11,8 @@ use std::path::Path;
 
 use torrix_integration::*;
 
-/// `torrix download` from `seeds` into `out` (created first), asserting exit 0 within
-/// 300 s and the completion line. Returns that line.
+/// `torrix download` from `seeds` (none: from the torrent's trackers) into `out`
+/// (created first), asserting exit 0 within 300 s and the completion line. Returns it.
 fn download(
     t: &TestDir,
     torrent: &Path,
@@ -150,4 +150,36 @@ fn seed_multi_file_tree_to_lt_leecher() {
         secs(180),
     );
     assert_same_tree(&root, &t.join("out").join(MULTI_TREE_NAME));
+}
+
+/// torrix finds a libtorrent seeder through opentracker (the announce URL in the torrent,
+/// no `-s`).
+fn download_via_tracker(name: &str, udp: bool, seed_host: u8, torrix_host: u8) {
+    let t = TestDir::new(name);
+    let file = make_payload(&t.mkdir("seed"), "data.bin", (8 << 20) + 5, 15);
+    let (_, ih) = make_torrent(&file, &t.join("probe.torrent"), 64 * 1024);
+    let tracker = Opentracker::start(&t.join("tracker"), &[&ih]);
+    let url = if udp {
+        &tracker.udp_url
+    } else {
+        &tracker.http_url
+    };
+    let (torrent, _) =
+        make_torrent_with_trackers(&file, &t.join("data.torrent"), 64 * 1024, &[url]);
+    let _seeder = LtSeeder::start(&torrent, &t.join("seed"), lo(seed_host, 0));
+    tracker.wait_for_seeds(&ih, 1, secs(30));
+    download(&t, &torrent, &t.join("out"), &[], lo(torrix_host, 0));
+    assert_same_file(&file, &t.join("out/data.bin"));
+}
+
+#[test]
+#[ignore = "enable when torrix announces to HTTP trackers"]
+fn download_via_opentracker_http() {
+    download_via_tracker("tx-tracker-http", false, 39, 40);
+}
+
+#[test]
+#[ignore = "enable when torrix announces to UDP trackers"]
+fn download_via_opentracker_udp() {
+    download_via_tracker("tx-tracker-udp", true, 41, 42);
 }
