@@ -1,8 +1,6 @@
 //! The torrix CLI against real libtorrent peers on loopback.
 //!
-//! These encode the CLI contract of integration/README.md and stay `#[ignore]`d until the
-//! CLI lands; the engine team removes the `#[ignore]`s. Run them now anyway with
-//! `cargo nextest run -p torrix-integration --run-ignored all`.
+//! These encode the CLI contract of integration/README.md.
 //!
 //! Every download is checked byte-for-byte against the original payload.
 
@@ -30,7 +28,6 @@ fn download(
 }
 
 #[test]
-#[ignore = "enable when the torrix CLI lands"]
 fn download_64mib_from_one_lt_seeder() {
     let t = TestDir::new("tx-64m");
     let file = make_payload(&t.mkdir("seed"), "data.bin", 64 << 20, 11);
@@ -41,7 +38,6 @@ fn download_64mib_from_one_lt_seeder() {
 }
 
 #[test]
-#[ignore = "enable when the torrix CLI lands"]
 fn download_multi_file_tree() {
     let t = TestDir::new("tx-tree");
     let root = make_multi_tree(&t.mkdir("seed"));
@@ -53,7 +49,6 @@ fn download_multi_file_tree() {
 }
 
 #[test]
-#[ignore = "enable when the torrix CLI lands"]
 fn download_from_two_lt_seeders() {
     let t = TestDir::new("tx-two-seeds");
     let file = make_payload(&t.mkdir("seed"), "data.bin", (32 << 20) + 777, 12);
@@ -65,7 +60,6 @@ fn download_from_two_lt_seeders() {
 }
 
 #[test]
-#[ignore = "enable when the torrix CLI lands"]
 fn download_from_two_partial_lt_peers() {
     let t = TestDir::new("tx-halves");
     // neither peer can complete the download alone: each holds exactly one half
@@ -91,7 +85,6 @@ fn download_from_two_partial_lt_peers() {
 }
 
 #[test]
-#[ignore = "enable when the torrix CLI lands"]
 fn download_tree_from_two_partial_lt_peers() {
     let t = TestDir::new("tx-tree-halves");
     let root = make_multi_tree(&t.mkdir("full"));
@@ -116,7 +109,6 @@ fn download_tree_from_two_partial_lt_peers() {
 }
 
 #[test]
-#[ignore = "enable when the torrix CLI lands"]
 fn seed_single_file_to_lt_leecher() {
     let t = TestDir::new("tx-seed");
     let file = make_payload(&t.mkdir("seed"), "data.bin", (16 << 20) + 99, 14);
@@ -135,7 +127,6 @@ fn seed_single_file_to_lt_leecher() {
 }
 
 #[test]
-#[ignore = "enable when the torrix CLI lands"]
 fn seed_multi_file_tree_to_lt_leecher() {
     let t = TestDir::new("tx-seed-tree");
     let root = make_multi_tree(&t.mkdir("seed"));

@@ -60,7 +60,10 @@ pub struct PeerArgs {
 impl PeerArgs {
     /// The torrent path, from the flag or the positional argument.
     pub fn torrent_path(&self) -> PathBuf {
-        self.metainfo_flag.clone().or_else(|| self.metainfo.clone()).unwrap_or_default()
+        self.metainfo_flag
+            .clone()
+            .or_else(|| self.metainfo.clone())
+            .unwrap_or_default()
     }
 }
 

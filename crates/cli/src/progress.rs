@@ -43,7 +43,10 @@ impl Progress {
         } else {
             Mode::Plain { last: None }
         };
-        Progress { mode, started: Instant::now() }
+        Progress {
+            mode,
+            started: Instant::now(),
+        }
     }
 
     /// Shows the latest statistics.
@@ -82,8 +85,11 @@ impl Progress {
                     return;
                 }
                 *last = Some(Instant::now());
-                let percent =
-                    if s.total_bytes == 0 { 100.0 } else { s.verified_bytes as f64 * 100.0 / s.total_bytes as f64 };
+                let percent = if s.total_bytes == 0 {
+                    100.0
+                } else {
+                    s.verified_bytes as f64 * 100.0 / s.total_bytes as f64
+                };
                 println!(
                     "[{:>7.1}s] {:5.1}% {}/{} {}",
                     self.started.elapsed().as_secs_f64(),

@@ -262,6 +262,24 @@ impl Handler<Flush> for Disk {
     }
 }
 
+/// A torrent completed: create its zero-length files and directories (no
+/// piece ever touches them) and flush everything written.
+#[derive(Message)]
+#[rtype(result = "Result<(), DiskError>")]
+pub struct Finalize {
+    /// The torrent's files.
+    pub storage: Arc<Storage>,
+}
+
+impl Handler<Finalize> for Disk {
+    type Result = Result<(), DiskError>;
+
+    fn handle(&mut self, msg: Finalize, _: &mut SyncContext<Self>) -> Self::Result {
+        msg.storage.create_empty_files()?;
+        msg.storage.sync_all()
+    }
+}
+
 /// Drop every cached piece of one storage (torrent removed, or about to be
 /// rechecked).
 #[derive(Message)]

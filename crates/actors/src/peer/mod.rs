@@ -435,7 +435,9 @@ impl Peer {
     /// BEP 6: a peer with next to nothing gets a few pieces it may fetch while
     /// choked, so it can start trading sooner.
     fn offer_allowed_fast(&mut self) {
-        let std::net::IpAddr::V4(ip) = self.remote.ip() else { return };
+        let std::net::IpAddr::V4(ip) = self.remote.ip() else {
+            return;
+        };
         if !self.fast || self.peer_has.count() >= ALLOWED_FAST_THRESHOLD {
             return;
         }
@@ -623,7 +625,11 @@ impl Peer {
     fn request_work(&mut self, max: u32, ctx: &mut Context<Self>) {
         self.awaiting_work = true;
         self.torrent
-            .send(RequestPieces { key: self.key, max })
+            .send(RequestPieces {
+                key: self.key,
+                max,
+                inflight: self.inflight,
+            })
             .into_actor(self)
             .map(|result, act, ctx| {
                 act.awaiting_work = false;
@@ -671,7 +677,13 @@ impl Peer {
                 Err(_) => Err("the disk pool stopped".to_string()),
             };
             me.do_send(WriteDone { bytes });
-            torrent.do_send(PieceWritten { key, addr, piece, downloaded, result });
+            torrent.do_send(PieceWritten {
+                key,
+                addr,
+                piece,
+                downloaded,
+                result,
+            });
         });
     }
 

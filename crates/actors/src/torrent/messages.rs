@@ -77,6 +77,9 @@ pub struct RequestPieces {
     pub key: PeerKey,
     /// At most this many.
     pub max: u32,
+    /// Requests the peer has in flight: endgame duplicates go only to peers
+    /// that are nearly idle.
+    pub inflight: u32,
 }
 
 /// Peer → Torrent: I stop downloading these pieces (choked or timed out); here

@@ -20,7 +20,7 @@ use torrix_proto::{Bitfield, InfoHash, Layout, Metainfo};
 
 use crate::alert::{Alert, TorrentId};
 use crate::config::EngineConfig;
-use crate::disk::{CheckPieces, Disk, Flush, Storage};
+use crate::disk::{CheckPieces, Disk, Finalize, Flush, Storage};
 use crate::peer::{Connection, Peer, PeerSetup, TorrentShared};
 use choker::Candidate;
 use messages::*;
@@ -59,6 +59,8 @@ pub struct TorrentStats {
     pub total_bytes: u64,
     /// Bytes of verified pieces.
     pub verified_bytes: u64,
+    /// Of those, bytes found valid on disk when the torrent was added.
+    pub checked_bytes: u64,
     /// Pieces in the torrent.
     pub pieces_total: u32,
     /// Pieces verified.
@@ -177,6 +179,7 @@ pub struct Torrent {
     optimistic: Option<PeerKey>,
     last_optimistic: Instant,
     flushing: bool,
+    checked_bytes: u64,
 
     downloaded: u64,
     uploaded: u64,
@@ -226,6 +229,7 @@ impl Torrent {
             optimistic: None,
             last_optimistic: Instant::now(),
             flushing: false,
+            checked_bytes: 0,
             downloaded: 0,
             uploaded: 0,
             wasted: 0,
@@ -295,6 +299,13 @@ impl Torrent {
 
     fn finish_check(&mut self, ctx: &mut Context<Self>) {
         let have = self.picker.have().count();
+        let layout = &self.shared.layout;
+        self.checked_bytes = self
+            .picker
+            .have()
+            .ones()
+            .map(|p| u64::from(layout.piece_len(p)))
+            .sum();
         self.alert(Alert::Checked {
             id: self.id,
             valid_pieces: have,
@@ -453,7 +464,7 @@ impl Torrent {
         self.state = TorrentState::Seeding;
         info!(self.log, "download complete; flushing");
         self.disk
-            .send(Flush {
+            .send(Finalize {
                 storage: self.storage.clone(),
             })
             .into_actor(self)
@@ -491,6 +502,7 @@ impl Torrent {
             state: self.state.clone(),
             total_bytes: layout.total_length(),
             verified_bytes,
+            checked_bytes: self.checked_bytes,
             pieces_total: layout.piece_count(),
             pieces_have: have.count(),
             downloaded: self.downloaded,
@@ -596,7 +608,10 @@ impl Handler<RequestPieces> for Torrent {
         let Some(peer) = self.peers.get(&msg.key) else {
             return MessageResult(Vec::new());
         };
-        MessageResult(self.picker.pick(msg.key, &peer.bitfield, msg.max))
+        MessageResult(
+            self.picker
+                .pick(msg.key, &peer.bitfield, msg.max, msg.inflight),
+        )
     }
 }
 

@@ -16,6 +16,8 @@ use crate::peer::PartialPiece;
 
 /// Peers that may download the same piece at once in endgame.
 const ENDGAME_DUPLICATES: usize = 2;
+/// A peer gets endgame duplicates only with at most this many requests in flight.
+const ENDGAME_IDLE_REQUESTS: u32 = 8;
 
 /// The download state of every piece of a torrent.
 #[derive(Debug)]
@@ -93,8 +95,15 @@ impl Picker {
         }
     }
 
-    /// Chooses up to `max` pieces for peer `key`, which has `peer_has`.
-    pub fn pick(&mut self, key: PeerKey, peer_has: &Bitfield, max: u32) -> Vec<Assignment> {
+    /// Chooses up to `max` pieces for peer `key`, which has `peer_has` and has
+    /// `inflight` requests outstanding.
+    pub fn pick(
+        &mut self,
+        key: PeerKey,
+        peer_has: &Bitfield,
+        max: u32,
+        inflight: u32,
+    ) -> Vec<Assignment> {
         let mut out = Vec::new();
         // 1. Continue partly downloaded pieces.
         let partials: Vec<u32> = self
@@ -139,8 +148,9 @@ impl Picker {
                 });
             }
         }
-        // 3. Endgame: everything missing is assigned; double up.
-        if out.is_empty() && self.free == 0 {
+        // 3. Endgame: everything missing is assigned; double up, but only for a
+        // peer that has run dry, and a piece at a time, so duplicates stay few.
+        if out.is_empty() && self.free == 0 && inflight <= ENDGAME_IDLE_REQUESTS {
             let mut candidates: Vec<u32> = peer_has
                 .ones()
                 .filter(|&p| {
@@ -149,7 +159,7 @@ impl Picker {
                 })
                 .collect();
             candidates.sort_by_key(|&p| (self.owners[p as usize].len(), self.tie_break(p)));
-            for piece in candidates.into_iter().take(max as usize) {
+            for piece in candidates.into_iter().take(1) {
                 self.assign(piece, key);
                 out.push(Assignment {
                     piece,
@@ -241,14 +251,14 @@ mod tests {
         picker.peer_bitfield(&Bitfield::new(4), &a);
         picker.peer_bitfield(&Bitfield::new(4), &b);
         // piece 2 is the rarest (1 peer); piece 3 nobody has
-        let got = picker.pick(1, &a, 1);
+        let got = picker.pick(1, &a, 1, 0);
         assert_eq!(got.iter().map(|x| x.piece).collect::<Vec<_>>(), vec![2]);
-        let got = picker.pick(2, &b, 5);
+        let got = picker.pick(2, &b, 5, 0);
         let mut pieces: Vec<_> = got.iter().map(|x| x.piece).collect();
         pieces.sort();
         assert_eq!(pieces, vec![0, 1]);
         // nothing free that peer 2 has, and piece 3 is free so no endgame
-        assert!(picker.pick(2, &b, 5).is_empty());
+        assert!(picker.pick(2, &b, 5, 0).is_empty());
     }
 
     #[test]
@@ -257,7 +267,7 @@ mod tests {
         let firsts: std::collections::HashSet<u32> = (0..20)
             .map(|_| {
                 let mut p = Picker::new(Bitfield::new(64));
-                p.pick(1, &all, 1)[0].piece
+                p.pick(1, &all, 1, 0)[0].piece
             })
             .collect();
         assert!(firsts.len() > 1, "tie-break always picked the same piece");
@@ -267,7 +277,7 @@ mod tests {
     fn partial_pieces_first_then_endgame_duplicates() {
         let mut picker = Picker::new(Bitfield::new(2));
         let all = Bitfield::full(2);
-        let got = picker.pick(1, &all, 2);
+        let got = picker.pick(1, &all, 2, 0);
         assert_eq!(got.len(), 2);
         picker.release(
             1,
@@ -276,17 +286,24 @@ mod tests {
                 blocks: vec![Some(Bytes::from_static(b"x")), None],
             }],
         );
-        let got = picker.pick(2, &all, 1);
+        let got = picker.pick(2, &all, 1, 0);
         assert_eq!(got[0].piece, 1);
         assert!(got[0].partial.as_ref().unwrap()[0].is_some());
-        // Both pieces now assigned: endgame gives peer 3 duplicates, never peer 1's own.
-        let got = picker.pick(3, &all, 5);
-        assert_eq!(got.len(), 2);
-        assert!(picker.pick(1, &all, 5).iter().all(|a| a.piece == 1));
+        // Both pieces now assigned: endgame, but not for a peer that is still busy.
+        assert!(picker
+            .pick(3, &all, 5, ENDGAME_IDLE_REQUESTS + 1)
+            .is_empty());
+        // An idle peer gets duplicates one at a time, never twice the same.
+        let first = picker.pick(3, &all, 5, 0);
+        let second = picker.pick(3, &all, 5, 0);
+        assert_eq!((first.len(), second.len()), (1, 1));
+        assert_ne!(first[0].piece, second[0].piece);
+        assert!(picker.pick(3, &all, 5, 0).is_empty());
+        assert!(picker.pick(1, &all, 5, 0).iter().all(|a| a.piece == 1));
         assert!(picker.piece_verified(0));
         assert!(!picker.piece_verified(0));
         picker.piece_failed(1);
-        let got = picker.pick(4, &all, 5);
+        let got = picker.pick(4, &all, 5, 0);
         assert_eq!(got.iter().map(|a| a.piece).collect::<Vec<_>>(), vec![1]);
     }
 
@@ -295,9 +312,9 @@ mod tests {
         let mut picker = Picker::new(Bitfield::new(3));
         let all = Bitfield::full(3);
         picker.peer_bitfield(&Bitfield::new(3), &all);
-        assert_eq!(picker.pick(1, &all, 3).len(), 3);
+        assert_eq!(picker.pick(1, &all, 3, 0).len(), 3);
         picker.peer_gone(1, &all, vec![]);
         assert_eq!(picker.availability(0), 0);
-        assert_eq!(picker.pick(2, &all, 3).len(), 3);
+        assert_eq!(picker.pick(2, &all, 3, 0).len(), 3);
     }
 }

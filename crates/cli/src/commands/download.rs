@@ -56,12 +56,16 @@ pub fn run(args: DownloadArgs, log: Logger) -> Result<(), CliError> {
         if let Some(s) = stats {
             let secs = completed_at.unwrap_or_else(|| started.elapsed()).as_secs_f64().max(1e-6);
             let verb = if completed_at.is_some() { "downloaded" } else { "stopped after" };
+            // Payload verified in this run (what was already on disk excluded);
+            // `received` also counts endgame duplicates and discarded data.
+            let fetched = s.verified_bytes - s.checked_bytes;
             println!(
-                "{verb} {}: {} bytes received in {:.2} s ({:.1} MiB/s), {} of {} pieces verified ({})",
+                "{verb} {}: {} bytes in {:.2} s ({:.1} MiB/s), {} bytes received from peers, {} of {} pieces verified ({})",
                 s.name,
-                s.downloaded,
+                fetched,
                 secs,
-                s.downloaded as f64 / secs / (1024.0 * 1024.0),
+                fetched as f64 / secs / (1024.0 * 1024.0),
+                s.downloaded,
                 s.pieces_have,
                 s.pieces_total,
                 units::bytes(s.verified_bytes),

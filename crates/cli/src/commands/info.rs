@@ -31,13 +31,24 @@ pub fn run(args: InfoArgs) -> Result<(), CliError> {
             "creation_date": meta.creation_date,
             "files": files,
         });
-        println!("{}", serde_json::to_string_pretty(&out).expect("JSON values serialize"));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&out).expect("JSON values serialize")
+        );
         return Ok(());
     }
     println!("name:       {}", meta.name);
     println!("info-hash:  {}", meta.info_hash);
-    println!("size:       {} ({} bytes)", units::bytes(meta.total_length), meta.total_length);
-    println!("pieces:     {} × {}", meta.pieces.len(), units::bytes(u64::from(meta.piece_length)));
+    println!(
+        "size:       {} ({} bytes)",
+        units::bytes(meta.total_length),
+        meta.total_length
+    );
+    println!(
+        "pieces:     {} × {}",
+        meta.pieces.len(),
+        units::bytes(u64::from(meta.piece_length))
+    );
     println!("private:    {}", if meta.private { "yes" } else { "no" });
     if let Some(c) = &meta.comment {
         println!("comment:    {c}");

@@ -12,7 +12,12 @@ use crate::InfoHash;
 
 /// The first `k` pieces of the allowed-fast sequence for a peer at `ip`, in a
 /// torrent of `piece_count` pieces (fewer if the torrent has fewer pieces).
-pub fn allowed_fast_set(ip: Ipv4Addr, info_hash: &InfoHash, piece_count: u32, k: usize) -> Vec<u32> {
+pub fn allowed_fast_set(
+    ip: Ipv4Addr,
+    info_hash: &InfoHash,
+    piece_count: u32,
+    k: usize,
+) -> Vec<u32> {
     let k = k.min(piece_count as usize);
     let mut set = Vec::with_capacity(k);
     let masked = u32::from(ip) & 0xffff_ff00;
@@ -44,13 +49,19 @@ mod tests {
     fn matches_the_bep_6_example() {
         let ip = Ipv4Addr::new(80, 4, 4, 200);
         let ih = InfoHash([0xaa; 20]);
-        assert_eq!(allowed_fast_set(ip, &ih, 1313, 7), vec![1059, 431, 808, 1217, 287, 376, 1188]);
+        assert_eq!(
+            allowed_fast_set(ip, &ih, 1313, 7),
+            vec![1059, 431, 808, 1217, 287, 376, 1188]
+        );
         assert_eq!(
             allowed_fast_set(ip, &ih, 1313, 9),
             vec![1059, 431, 808, 1217, 287, 376, 1188, 353, 508]
         );
         // Same /24, same set.
-        assert_eq!(allowed_fast_set(Ipv4Addr::new(80, 4, 4, 1), &ih, 1313, 7)[0], 1059);
+        assert_eq!(
+            allowed_fast_set(Ipv4Addr::new(80, 4, 4, 1), &ih, 1313, 7)[0],
+            1059
+        );
     }
 
     #[test]
