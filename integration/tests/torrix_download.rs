@@ -164,13 +164,11 @@ fn download_via_tracker(name: &str, udp: bool, seed_host: u8, torrix_host: u8) {
 }
 
 #[test]
-#[ignore = "enable when torrix announces to HTTP trackers"]
 fn download_via_opentracker_http() {
     download_via_tracker("tx-tracker-http", false, 39, 40);
 }
 
 #[test]
-#[ignore = "enable when torrix announces to UDP trackers"]
 fn download_via_opentracker_udp() {
     download_via_tracker("tx-tracker-udp", true, 41, 42);
 }

@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use torrix_proto::PeerId;
 
+use crate::tracker::TrackerConfig;
+
 /// Everything an [`Engine`](crate::Engine) needs to know before it starts.
 /// `EngineConfig::default()` suits a desktop client; tests shorten timeouts.
 #[derive(Clone, Debug)]
@@ -60,6 +62,8 @@ pub struct EngineConfig {
     pub socket_buffer: Option<usize>,
     /// How long to wait after a failed connection attempt before retrying.
     pub reconnect_backoff: Duration,
+    /// Tracker timeouts, intervals and back-off.
+    pub tracker: TrackerConfig,
 }
 
 impl Default for EngineConfig {
@@ -92,6 +96,7 @@ impl Default for EngineConfig {
             max_hash_failures: 2,
             socket_buffer: Some(1 << 20),
             reconnect_backoff: Duration::from_secs(10),
+            tracker: TrackerConfig::default(),
         }
     }
 }

@@ -451,3 +451,23 @@ impl Handler<Shutdown> for Engine {
         )
     }
 }
+
+/// Swarm counts (seeders, leechers, completed) from the torrent's trackers.
+#[derive(Message)]
+#[rtype(result = "Result<crate::tracker::ScrapeStats, EngineError>")]
+pub struct Scrape(pub TorrentId);
+
+impl Handler<Scrape> for Engine {
+    type Result = ResponseFuture<Result<crate::tracker::ScrapeStats, EngineError>>;
+
+    fn handle(&mut self, Scrape(id): Scrape, _ctx: &mut Context<Self>) -> Self::Result {
+        let addr = self.torrent(id).map(|t| t.addr.clone());
+        Box::pin(async move {
+            let stats = addr?
+                .send(crate::torrent::ScrapeTrackers)
+                .await
+                .map_err(|_| EngineError::ShuttingDown)?;
+            stats.map_err(EngineError::Tracker)
+        })
+    }
+}

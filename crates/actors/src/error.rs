@@ -26,6 +26,9 @@ pub enum EngineError {
     /// The torrent's storage could not be prepared.
     #[error(transparent)]
     Disk(#[from] crate::disk::DiskError),
+    /// No tracker answered.
+    #[error("tracker: {0}")]
+    Tracker(#[from] crate::tracker::TrackerError),
     /// The engine is shutting down or an actor is gone.
     #[error("the engine is shutting down")]
     ShuttingDown,

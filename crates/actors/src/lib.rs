@@ -24,7 +24,7 @@ pub use alert::{Alert, TorrentId};
 pub use config::EngineConfig;
 pub use engine::{
     AddTorrent, ConnectPeers, Engine, GetListenAddr, GetStats, ListTorrents, PauseTorrent,
-    RemoveTorrent, ResumeTorrent, Shutdown, Subscribe,
+    RemoveTorrent, ResumeTorrent, Scrape, Shutdown, Subscribe,
 };
 pub use error::EngineError;
 pub use torrent::{TorrentState, TorrentStats};

@@ -64,12 +64,21 @@ impl Progress {
         } else {
             "-".into()
         };
+        let swarm = match (s.tracker_seeders, s.tracker_leechers) {
+            (None, None) => String::new(),
+            (seeds, leechers) => format!(
+                " swarm {} seeds {} leechers",
+                seeds.map_or("?".into(), |n| n.to_string()),
+                leechers.map_or("?".into(), |n| n.to_string())
+            ),
+        };
         let detail = format!(
-            "down {} up {} peers {}/{} eta {} {}",
+            "down {} up {} peers {}/{}{} eta {} {}",
             units::rate(s.download_rate),
             units::rate(s.upload_rate),
             s.peers_connected,
             s.peers_known,
+            swarm,
             eta,
             state
         );

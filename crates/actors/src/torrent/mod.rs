@@ -22,6 +22,7 @@ use crate::alert::{Alert, TorrentId};
 use crate::config::EngineConfig;
 use crate::disk::{CheckPieces, Disk, Finalize, Flush, Storage};
 use crate::peer::{Connection, Peer, PeerSetup, TorrentShared};
+use crate::tracker::{self, Tracker, TrackerPeers};
 use choker::Candidate;
 use messages::*;
 pub use picker::Picker;
@@ -81,6 +82,10 @@ pub struct TorrentStats {
     pub seeds_connected: usize,
     /// Addresses known (from the user, trackers and incoming connections).
     pub peers_known: usize,
+    /// Seeders in the swarm, as the trackers last reported (largest answer).
+    pub tracker_seeders: Option<u32>,
+    /// Leechers in the swarm, as the trackers last reported (largest answer).
+    pub tracker_leechers: Option<u32>,
 }
 
 /// Engine → Torrent: a snapshot of the statistics.
@@ -180,6 +185,8 @@ pub struct Torrent {
     last_optimistic: Instant,
     flushing: bool,
     checked_bytes: u64,
+    tracker: Option<Addr<Tracker>>,
+    swarm: (Option<u32>, Option<u32>),
 
     downloaded: u64,
     uploaded: u64,
@@ -230,6 +237,8 @@ impl Torrent {
             last_optimistic: Instant::now(),
             flushing: false,
             checked_bytes: 0,
+            tracker: None,
+            swarm: (None, None),
             downloaded: 0,
             uploaded: 0,
             wasted: 0,
@@ -317,6 +326,7 @@ impl Torrent {
         } else {
             self.state = TorrentState::Downloading;
         }
+        self.start_tracker(ctx);
         self.connect_more(ctx);
     }
 
@@ -440,7 +450,61 @@ impl Torrent {
         }
     }
 
+    fn left(&self) -> u64 {
+        let layout = &self.shared.layout;
+        self.picker
+            .have()
+            .zeros()
+            .map(|p| u64::from(layout.piece_len(p)))
+            .sum()
+    }
+
+    /// Starts announcing to the torrent's trackers, if it has any.
+    fn start_tracker(&mut self, ctx: &mut Context<Self>) {
+        let tiers = self.meta.tiers();
+        if tiers.is_empty() || self.tracker.is_some() {
+            return;
+        }
+        let tracker = Tracker::new(
+            self.config.tracker.clone(),
+            tiers,
+            self.meta.info_hash,
+            self.config.peer_id,
+            self.listen_addr.port(),
+            ctx.address().recipient(),
+            self.log.clone(),
+        )
+        .with_stats(tracker::UpdateStats {
+            uploaded: self.uploaded,
+            downloaded: self.downloaded,
+            left: self.left(),
+        });
+        self.tracker = Some(tracker.start());
+    }
+
+    fn poll_tracker(&mut self, ctx: &mut Context<Self>) {
+        let Some(tracker) = &self.tracker else { return };
+        tracker.do_send(tracker::UpdateStats {
+            uploaded: self.uploaded,
+            downloaded: self.downloaded,
+            left: self.left(),
+        });
+        tracker
+            .send(tracker::GetStatus)
+            .into_actor(self)
+            .map(|status, act, _ctx| {
+                if let Ok(status) = status {
+                    act.swarm = (
+                        status.iter().filter_map(|s| s.seeders).max(),
+                        status.iter().filter_map(|s| s.leechers).max(),
+                    );
+                }
+            })
+            .spawn(ctx);
+    }
+
     fn tick(&mut self, ctx: &mut Context<Self>) {
+        self.poll_tracker(ctx);
         let now = Instant::now();
         let secs = now.duration_since(self.last_tick).as_secs_f64().max(1e-3);
         self.last_tick = now;
@@ -462,6 +526,11 @@ impl Torrent {
         }
         self.flushing = true;
         self.state = TorrentState::Seeding;
+        if self.checked_bytes < self.shared.layout.total_length() {
+            if let Some(tracker) = &self.tracker {
+                tracker.do_send(tracker::Completed);
+            }
+        }
         info!(self.log, "download complete; flushing");
         self.disk
             .send(Finalize {
@@ -517,6 +586,8 @@ impl Torrent {
                 .count(),
             seeds_connected: self.peers.values().filter(|p| p.bitfield.is_full()).count(),
             peers_known: self.addrs.len(),
+            tracker_seeders: self.swarm.0,
+            tracker_leechers: self.swarm.1,
         }
     }
 }
@@ -809,12 +880,53 @@ impl Handler<StopTorrent> for Torrent {
         let flush = self.disk.send(Flush {
             storage: self.storage.clone(),
         });
+        let tracker = self.tracker.take();
         Box::pin(
             async move {
-                let _ = flush.await;
+                let stopped = async {
+                    if let Some(tracker) = tracker {
+                        let _ = tracker.send(tracker::Stop).await;
+                    }
+                };
+                let _ = futures_util::future::join(flush, stopped).await;
             }
             .into_actor(self)
             .map(|_, _act, ctx| ctx.stop()),
         )
+    }
+}
+
+impl Handler<TrackerPeers> for Torrent {
+    type Result = ();
+
+    fn handle(&mut self, msg: TrackerPeers, ctx: &mut Context<Self>) {
+        for addr in msg.peers {
+            if !self.is_self(addr) {
+                self.addrs.entry(addr).or_default();
+            }
+        }
+        self.connect_more(ctx);
+    }
+}
+
+/// Engine → Torrent: ask the trackers for swarm counts.
+#[derive(Message)]
+#[rtype(result = "Result<tracker::ScrapeStats, tracker::TrackerError>")]
+pub struct ScrapeTrackers;
+
+impl Handler<ScrapeTrackers> for Torrent {
+    type Result = ResponseFuture<Result<tracker::ScrapeStats, tracker::TrackerError>>;
+
+    fn handle(&mut self, _msg: ScrapeTrackers, _ctx: &mut Context<Self>) -> Self::Result {
+        let tracker = self.tracker.clone();
+        Box::pin(async move {
+            let Some(tracker) = tracker else {
+                return Err(tracker::TrackerError::NoTrackers);
+            };
+            tracker
+                .send(tracker::Scrape)
+                .await
+                .unwrap_or(Err(tracker::TrackerError::NoTrackers))
+        })
     }
 }
