@@ -731,9 +731,6 @@ impl Peer {
                 break;
             };
             let Some(data) = self.uploads.cached(block) else {
-                if let Some(piece) = self.uploads.next_read() {
-                    self.read_piece(piece, ctx);
-                }
                 break;
             };
             self.uploads.pop_front();
@@ -748,11 +745,13 @@ impl Peer {
             self.uploaded_tick += data.len() as u64;
             self.out.push_back(data);
         }
+        for piece in self.uploads.start_reads() {
+            self.read_piece(piece, ctx);
+        }
         self.flush(ctx);
     }
 
     fn read_piece(&mut self, piece: u32, ctx: &mut Context<Self>) {
-        self.uploads.reading(piece);
         self.disk
             .send(crate::disk::ReadPiece {
                 storage: self.storage.clone(),

@@ -1,7 +1,8 @@
 //! Requests a peer made of us, waiting to be answered, and the few pieces we
 //! read from disk to answer them.
 //!
-//! Reads are whole pieces (one disk message per piece, not per block); blocks
+//! Reads are whole pieces (one disk message per piece, not per block), a few
+//! ahead of the one being sent so the socket never waits for the disk; blocks
 //! are then zero-copy slices of the piece.
 
 use std::collections::VecDeque;
@@ -9,8 +10,12 @@ use std::collections::VecDeque;
 use bytes::Bytes;
 use torrix_proto::BlockRef;
 
+/// Piece reads kept in flight ahead of the sending position.
+pub const READ_AHEAD: usize = 4;
 /// Whole pieces kept per connection for answering requests.
-const CACHED_PIECES: usize = 3;
+const CACHED_PIECES: usize = READ_AHEAD + 2;
+/// How far into the request queue read-ahead looks.
+const LOOKAHEAD_REQUESTS: usize = 256;
 
 /// The upload side of one connection.
 #[derive(Debug)]
@@ -18,7 +23,7 @@ pub struct UploadQueue {
     queue: VecDeque<BlockRef>,
     max: usize,
     cache: VecDeque<(u32, Bytes)>,
-    reading: Option<u32>,
+    reading: Vec<u32>,
 }
 
 impl UploadQueue {
@@ -28,18 +33,17 @@ impl UploadQueue {
             queue: VecDeque::new(),
             max,
             cache: VecDeque::new(),
-            reading: None,
+            reading: Vec::new(),
         }
     }
 
-    /// Queues a request; false if the queue is full (a flood).
+    /// Queues a request; false if the queue is full (a flood). A duplicate
+    /// request is simply answered twice.
     pub fn push(&mut self, block: BlockRef) -> bool {
         if self.queue.len() >= self.max {
             return false;
         }
-        if !self.queue.contains(&block) {
-            self.queue.push_back(block);
-        }
+        self.queue.push_back(block);
         true
     }
 
@@ -70,22 +74,35 @@ impl UploadQueue {
         (end <= data.len()).then(|| data.slice(block.offset as usize..end))
     }
 
-    /// The piece to read next, if no read is running.
-    pub fn next_read(&self) -> Option<u32> {
-        if self.reading.is_some() {
-            return None;
-        }
-        self.front().map(|b| b.piece)
+    fn is_cached(&self, piece: u32) -> bool {
+        self.cache.iter().any(|(p, _)| *p == piece)
     }
 
-    /// A read of `piece` started.
-    pub fn reading(&mut self, piece: u32) {
-        self.reading = Some(piece);
+    /// Pieces to start reading now, in the order they will be sent, keeping at
+    /// most [`READ_AHEAD`] reads in flight. Each is marked as being read.
+    pub fn start_reads(&mut self) -> Vec<u32> {
+        let mut starts = Vec::new();
+        for block in self.queue.iter().take(LOOKAHEAD_REQUESTS) {
+            if self.reading.len() >= READ_AHEAD {
+                break;
+            }
+            let piece = block.piece;
+            if !self.reading.contains(&piece) && !self.is_cached(piece) {
+                self.reading.push(piece);
+                starts.push(piece);
+            }
+        }
+        starts
+    }
+
+    /// A read failed; it may be retried.
+    pub fn read_failed(&mut self, piece: u32) {
+        self.reading.retain(|&p| p != piece);
     }
 
     /// A read finished.
     pub fn insert(&mut self, piece: u32, data: Bytes) {
-        self.reading = None;
+        self.reading.retain(|&p| p != piece);
         if self.cache.len() == CACHED_PIECES {
             self.cache.pop_front();
         }
@@ -106,7 +123,6 @@ mod tests {
             len: 4,
         };
         assert!(q.push(b0));
-        assert!(q.push(b0)); // duplicate is not queued twice
         assert!(q.push(BlockRef {
             piece: 2,
             offset: 0,
@@ -117,9 +133,8 @@ mod tests {
             offset: 0,
             len: 2
         }));
-        assert_eq!(q.next_read(), Some(1));
-        q.reading(1);
-        assert_eq!(q.next_read(), None);
+        assert_eq!(q.start_reads(), vec![1, 2]);
+        assert!(q.start_reads().is_empty(), "reads already in flight");
         q.insert(1, Bytes::from_static(b"abcdefgh"));
         assert_eq!(q.cached(b0).as_deref(), Some(&b"efgh"[..]));
         assert_eq!(
@@ -137,5 +152,22 @@ mod tests {
             len: 2,
         });
         assert_eq!(q.front(), None);
+    }
+
+    #[test]
+    fn read_ahead_is_bounded_and_in_queue_order() {
+        let mut q = UploadQueue::new(100);
+        for piece in [5, 5, 3, 9, 1, 7, 8] {
+            assert!(q.push(BlockRef {
+                piece,
+                offset: 0,
+                len: 4
+            }));
+        }
+        assert_eq!(q.start_reads(), vec![5, 3, 9, 1]);
+        q.insert(5, Bytes::from_static(b"abcd"));
+        assert_eq!(q.start_reads(), vec![7]);
+        q.read_failed(3);
+        assert_eq!(q.start_reads(), vec![3]);
     }
 }
