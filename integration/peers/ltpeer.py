@@ -5,6 +5,7 @@ is checked to lie in 127.0.0.0/8, and the session is configured with DHT, local 
 discovery, UPnP, NAT-PMP and PEX switched off.
 """
 import ipaddress
+import os
 import sys
 import time
 import urllib.parse
@@ -70,9 +71,14 @@ def session(listen_ip, listen_port):
         # TCP only: the torrix engine speaks TCP, uTP would only add noise
         "enable_outgoing_utp": False,
         "enable_incoming_utp": False,
-        # encryption allowed, never required
+        # encryption allowed, never required. Outgoing connections try MSE first
+        # (libtorrent's default) unless TORRIX_LT_OUT_ENC=plaintext: the benchmarks
+        # set that so libtorrent-to-libtorrent transfers are not RC4-encrypted
+        # while torrix's (which has no MSE) are not.
         "in_enc_policy": int(lt.enc_policy.enabled),
-        "out_enc_policy": int(lt.enc_policy.enabled),
+        "out_enc_policy": int(lt.enc_policy.disabled
+                              if os.environ.get("TORRIX_LT_OUT_ENC") == "plaintext"
+                              else lt.enc_policy.enabled),
         "allowed_enc_level": int(lt.enc_level.both),
         # every harness peer is on 127.x; several may share one address
         "allow_multiple_connections_per_ip": True,
