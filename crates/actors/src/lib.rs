@@ -10,6 +10,40 @@
 //! A program starts an actix `System`, starts the engine, sends it messages
 //! ([`AddTorrent`], [`GetStats`], [`Subscribe`], [`Shutdown`], …) and receives
 //! [`Alert`]s. See docs/DESIGN.md for the message flow.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use actix::prelude::*;
+//! use torrix::{AddTorrent, Alert, Engine, EngineConfig, GetStats, Shutdown, Subscribe};
+//! use torrix_proto::Metainfo;
+//!
+//! struct Printer;
+//! impl Actor for Printer {
+//!     type Context = Context<Self>;
+//! }
+//! impl Handler<Alert> for Printer {
+//!     type Result = ();
+//!     fn handle(&mut self, alert: Alert, _: &mut Context<Self>) {
+//!         println!("{alert:?}");
+//!     }
+//! }
+//!
+//! #[actix::main]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     let log = slog::Logger::root(slog::Discard, slog::o!());
+//!     let engine = Engine::start(EngineConfig::default(), log)?;
+//!     engine.send(Subscribe(Printer.start().recipient())).await?;
+//!
+//!     let meta = Arc::new(Metainfo::from_bytes(&std::fs::read("file.torrent")?)?);
+//!     let id = engine
+//!         .send(AddTorrent { meta, download_dir: "downloads".into(), peers: vec![] })
+//!         .await??;
+//!     let stats = engine.send(GetStats(id)).await??;
+//!     println!("{} of {} bytes verified", stats.verified_bytes, stats.total_bytes);
+//!     engine.send(Shutdown).await?;
+//!     Ok(())
+//! }
+//! ```
 
 pub mod alert;
 pub mod config;
