@@ -88,6 +88,9 @@ pub struct TorrentStats {
     pub tracker_leechers: Option<u32>,
 }
 
+/// A seed's upload slot rotates after this many pieces' worth of data.
+const SEED_QUOTA_PIECES: u64 = 20;
+
 /// Engine → Torrent: a snapshot of the statistics.
 #[derive(Message)]
 #[rtype(result = "TorrentStats")]
@@ -149,8 +152,11 @@ struct PeerEntry {
     bitfield: Bitfield,
     interested: bool,
     unchoked: bool,
+    /// When it last got or lost an upload slot.
+    slot_changed_at: Instant,
+    /// Payload sent since it got its slot (the seeding round-robin quota).
+    sent_since_unchoke: u64,
     downloaded_rate: f64,
-    uploaded_rate: f64,
 }
 
 #[derive(Default)]
@@ -401,8 +407,9 @@ impl Torrent {
                 bitfield: Bitfield::new(self.shared.layout.piece_count()),
                 interested: false,
                 unchoked: false,
+                slot_changed_at: Instant::now(),
+                sent_since_unchoke: 0,
                 downloaded_rate: 0.0,
-                uploaded_rate: 0.0,
             },
         );
     }
@@ -426,25 +433,35 @@ impl Torrent {
                     key,
                     interested: p.interested,
                     download_rate: p.downloaded_rate,
-                    upload_rate: p.uploaded_rate,
                     connected_at: p.connected_at?,
+                    unchoked: p.unchoked,
+                    slot_changed_at: p.slot_changed_at,
+                    sent_since_unchoke: p.sent_since_unchoke,
                 })
             })
             .collect();
-        let seeding = self.picker.is_complete();
-        let (unchoke, optimistic) = choker::choose(
-            &candidates,
-            self.config.upload_slots,
-            seeding,
-            self.optimistic,
-            rotate,
-            Instant::now(),
-        );
-        self.optimistic = optimistic;
+        let now = Instant::now();
+        let unchoke = if self.picker.is_complete() {
+            // A seed's slots rotate once a peer has had this many pieces' worth.
+            let quota = SEED_QUOTA_PIECES * u64::from(self.shared.layout.piece_length());
+            choker::choose_seeding(&candidates, self.config.upload_slots + 1, quota)
+        } else {
+            let (unchoke, optimistic) = choker::choose_downloading(
+                &candidates,
+                self.config.upload_slots,
+                self.optimistic,
+                rotate,
+                now,
+            );
+            self.optimistic = optimistic;
+            unchoke
+        };
         for (key, peer) in self.peers.iter_mut() {
             let want = unchoke.contains(key);
             if want != peer.unchoked {
                 peer.unchoked = want;
+                peer.slot_changed_at = now;
+                peer.sent_since_unchoke = 0;
                 peer.addr.do_send(SetChoke { choke: !want });
             }
         }
@@ -505,6 +522,9 @@ impl Torrent {
 
     fn tick(&mut self, ctx: &mut Context<Self>) {
         self.poll_tracker(ctx);
+        if self.state == TorrentState::Seeding {
+            self.rechoke(false); // round-robin quota rotation
+        }
         let now = Instant::now();
         let secs = now.duration_since(self.last_tick).as_secs_f64().max(1e-3);
         self.last_tick = now;
@@ -704,7 +724,7 @@ impl Handler<PeerTick> for Torrent {
         self.tick_uploaded += msg.uploaded;
         if let Some(peer) = self.peers.get_mut(&msg.key) {
             peer.downloaded_rate = 0.5 * msg.downloaded as f64 + 0.5 * peer.downloaded_rate;
-            peer.uploaded_rate = 0.5 * msg.uploaded as f64 + 0.5 * peer.uploaded_rate;
+            peer.sent_since_unchoke += msg.uploaded;
         }
     }
 }
