@@ -17,6 +17,7 @@ pub mod disk;
 pub mod engine;
 pub mod error;
 pub mod peer;
+pub mod resume;
 pub mod torrent;
 
 pub use alert::{Alert, TorrentId};
