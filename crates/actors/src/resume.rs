@@ -395,7 +395,11 @@ impl ResumeData {
 /// Where the resume data of the torrent `info_hash` downloading into
 /// `download_dir` lives: `<resume_dir>/<hex>.resume`, with `resume_dir`
 /// defaulting to `<download_dir>/.torrix`.
-pub fn resume_path(resume_dir: Option<&Path>, download_dir: &Path, info_hash: &InfoHash) -> PathBuf {
+pub fn resume_path(
+    resume_dir: Option<&Path>,
+    download_dir: &Path,
+    info_hash: &InfoHash,
+) -> PathBuf {
     let dir = match resume_dir {
         Some(dir) => dir.to_path_buf(),
         None => download_dir.join(DEFAULT_DIR_NAME),
@@ -574,7 +578,13 @@ mod tests {
             .unwrap()
             .map(|e| e.unwrap().file_name())
             .collect();
-        assert_eq!(names, [std::ffi::OsString::from(format!("{}.resume", HASH.to_hex()))]);
+        assert_eq!(
+            names,
+            [std::ffi::OsString::from(format!(
+                "{}.resume",
+                HASH.to_hex()
+            ))]
+        );
     }
 
     #[test]
@@ -586,10 +596,7 @@ mod tests {
         fs::create_dir(dir.path().join("x.resume.tmp")).unwrap();
         let mut other = sample();
         other.have.set(2);
-        assert!(matches!(
-            other.save(&path),
-            Err(ResumeError::Write { .. })
-        ));
+        assert!(matches!(other.save(&path), Err(ResumeError::Write { .. })));
         assert_eq!(ResumeData::load(&path).unwrap(), Some(sample()));
     }
 

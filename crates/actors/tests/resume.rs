@@ -134,6 +134,16 @@ struct Run {
 
 impl Run {
     async fn start(fixture: &Fixture, config: EngineConfig) -> Run {
+        Run::start_in(fixture, fixture.download_dir(), config, Vec::new()).await
+    }
+
+    /// The fixture's torrent downloading into `dir` from `peers`.
+    async fn start_in(
+        fixture: &Fixture,
+        dir: &Path,
+        config: EngineConfig,
+        peers: Vec<std::net::SocketAddr>,
+    ) -> Run {
         let config = EngineConfig {
             listen: "127.0.0.1:0".parse().unwrap(),
             ..config
@@ -145,8 +155,8 @@ impl Run {
         let id = engine
             .send(AddTorrent {
                 meta: fixture.meta.clone(),
-                download_dir: fixture.download_dir().to_owned(),
-                peers: Vec::new(),
+                download_dir: dir.to_owned(),
+                peers,
             })
             .await
             .unwrap()
@@ -197,7 +207,11 @@ impl Run {
 
     /// Removes the torrent (which saves its resume data) and stops the engine.
     async fn stop(self) {
-        self.engine.send(RemoveTorrent(self.id)).await.unwrap().unwrap();
+        self.engine
+            .send(RemoveTorrent(self.id))
+            .await
+            .unwrap()
+            .unwrap();
         self.engine.send(Shutdown).await.unwrap();
     }
 }
@@ -359,4 +373,97 @@ async fn resume_dir_setting_moves_the_file() {
     let mut run = Run::start(&fx, config()).await;
     assert_eq!(run.checked().await, fx.layout.piece_count());
     run.stop().await;
+}
+
+/// A tmpfs mounted for a test, unmounted on drop.
+struct Tmpfs(PathBuf);
+
+impl Tmpfs {
+    fn mount(dir: &Path, size: &str) -> Tmpfs {
+        let out = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir)
+            .output()
+            .expect("run mount");
+        assert!(
+            out.status.success(),
+            "cannot mount a {size} tmpfs on {} (this test needs root): {}",
+            dir.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Tmpfs(dir.to_owned())
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
+/// A full disk stops the torrent; with the resume directory elsewhere, the
+/// pieces verified until then are saved, and every one of them really is on
+/// disk.
+#[actix_rt::test]
+async fn full_disk_saves_exactly_what_is_on_disk() {
+    let fx = Fixture::new();
+    let total = fx.layout.piece_count();
+    // A seeding engine serves the fixture's complete data.
+    let mut seed = Run::start(&fx, EngineConfig::default()).await;
+    assert_eq!(seed.checked().await, total);
+    let seed_addr = seed.engine.send(torrix::GetListenAddr).await.unwrap();
+
+    let small = tempfile::tempdir().unwrap();
+    let _fs = Tmpfs::mount(small.path(), "256k");
+    let state = tempfile::tempdir().unwrap();
+    let config = EngineConfig {
+        resume_dir: Some(state.path().to_owned()),
+        ..EngineConfig::default()
+    };
+    let mut run = Run::start_in(&fx, small.path(), config, vec![seed_addr]).await;
+    let id = run.id;
+    let error = run
+        .expect("TorrentError", |a| match a {
+            Alert::TorrentError { id: i, error } if *i == id => Some(error.clone()),
+            _ => None,
+        })
+        .await;
+    assert!(error.contains("no space left on device"), "{error}");
+    assert!(error.contains("resume data saved"), "{error}");
+    let stats = run
+        .engine
+        .send(torrix::GetStats(id))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(matches!(stats.state, torrix::TorrentState::Error(_)));
+    run.stop().await;
+    seed.stop().await;
+
+    let data = saved(&resume_path(
+        Some(state.path()),
+        small.path(),
+        &fx.meta.info_hash,
+    ));
+    assert!(
+        data.have.count() > 0 && data.have.count() < total,
+        "{:?}",
+        data.have
+    );
+    assert!(data.have.count() >= stats.pieces_have);
+    // Every piece the resume data claims is on disk, intact.
+    let mut on_disk = Vec::new();
+    for &(name, len) in FILES {
+        let mut bytes = fs::read(small.path().join("t").join(name)).unwrap_or_default();
+        bytes.resize(len as usize, 0);
+        on_disk.extend_from_slice(&bytes);
+    }
+    for piece in data.have.ones() {
+        let start = fx.layout.piece_offset(piece) as usize;
+        let end = start + fx.layout.piece_len(piece) as usize;
+        assert!(
+            on_disk[start..end] == fx.payload[start..end],
+            "piece {piece} is in the resume data but not on disk"
+        );
+    }
 }

@@ -7,7 +7,9 @@ use std::sync::Arc;
 use actix::prelude::*;
 use slog::Logger;
 use tokio::sync::mpsc;
-use torrix::{AddTorrent, Alert, Engine, EngineConfig, GetStats, Shutdown, Subscribe, TorrentId, TorrentStats};
+use torrix::{
+    AddTorrent, Alert, Engine, EngineConfig, GetStats, Shutdown, Subscribe, TorrentId, TorrentStats,
+};
 use torrix_proto::Metainfo;
 
 use crate::args::PeerArgs;
@@ -18,9 +20,14 @@ pub fn load_torrent(path: &Path) -> Result<Arc<Metainfo>, CliError> {
     if path.to_string_lossy().starts_with("magnet:") {
         return Err(CliError::Magnet);
     }
-    let bytes = std::fs::read(path).map_err(|source| CliError::ReadTorrent { path: path.to_owned(), source })?;
-    let meta = Metainfo::from_bytes(&bytes)
-        .map_err(|source| CliError::InvalidTorrent { path: path.to_owned(), source })?;
+    let bytes = std::fs::read(path).map_err(|source| CliError::ReadTorrent {
+        path: path.to_owned(),
+        source,
+    })?;
+    let meta = Metainfo::from_bytes(&bytes).map_err(|source| CliError::InvalidTorrent {
+        path: path.to_owned(),
+        source,
+    })?;
     Ok(Arc::new(meta))
 }
 
@@ -54,9 +61,16 @@ pub struct Session {
 impl Session {
     /// Starts an engine listening where `args` says and adds the torrent.
     /// Must run inside an actix system.
-    pub async fn start(args: &PeerArgs, meta: Arc<Metainfo>, log: Logger) -> Result<Session, CliError> {
+    pub async fn start(
+        args: &PeerArgs,
+        meta: Arc<Metainfo>,
+        log: Logger,
+    ) -> Result<Session, CliError> {
         check_download_dir(&args.download_dir)?;
-        let config = EngineConfig { listen: args.listen, ..EngineConfig::default() };
+        let config = EngineConfig {
+            listen: args.listen,
+            ..EngineConfig::default()
+        };
         let engine = Engine::start(config, log)?;
         let (tx, alerts) = mpsc::unbounded_channel();
         let forwarder = AlertForwarder(tx).start();
@@ -69,7 +83,12 @@ impl Session {
             })
             .await
             .map_err(|_| torrix::EngineError::ShuttingDown)??;
-        Ok(Session { engine, id, meta, alerts })
+        Ok(Session {
+            engine,
+            id,
+            meta,
+            alerts,
+        })
     }
 
     /// The torrent's current statistics.
@@ -84,7 +103,10 @@ impl Session {
 }
 
 fn check_download_dir(dir: &Path) -> Result<(), CliError> {
-    let err = |reason: String| CliError::DownloadDir { path: dir.to_owned(), reason };
+    let err = |reason: String| CliError::DownloadDir {
+        path: dir.to_owned(),
+        reason,
+    };
     match std::fs::metadata(dir) {
         Ok(m) if !m.is_dir() => Err(err("not a directory".into())),
         Ok(m) if m.permissions().readonly() => Err(err("not writable".into())),

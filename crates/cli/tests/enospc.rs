@@ -39,7 +39,11 @@ impl Tmpfs {
             .arg(&self.0)
             .output()
             .expect("run mount");
-        assert!(out.status.success(), "remount: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "remount: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }
 
@@ -58,9 +62,11 @@ fn full_disk_stops_the_torrent_with_a_clear_error_and_keeps_verified_pieces() {
 
     let first = Torrix::download(&payload, &seeder, 1).wait(Duration::from_secs(60));
     assert_eq!(first.status.code(), Some(1), "{first:#?}");
-    let error = first.stderr.lines().find(|l| l.starts_with("torrix: ")).unwrap_or_else(|| {
-        panic!("no error line in stderr:\n{}", first.stderr)
-    });
+    let error = first
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("torrix: "))
+        .unwrap_or_else(|| panic!("no error line in stderr:\n{}", first.stderr));
     eprintln!("{error}");
     assert!(error.contains("no space left on device"), "{error}");
     assert!(error.contains("pieces verified"), "{error}");
@@ -69,8 +75,14 @@ fn full_disk_stops_the_torrent_with_a_clear_error_and_keeps_verified_pieces() {
     assert!(error.contains("resume data"), "{error}");
     let s = summary(&first);
     assert_eq!(s.verb, "stopped after");
-    assert!(s.verified > 0, "nothing verified before the disk filled: {s:?}");
-    assert!(u64::from(s.verified) * u64::from(PIECE_LEN) <= 8 << 20, "{s:?}");
+    assert!(
+        s.verified > 0,
+        "nothing verified before the disk filled: {s:?}"
+    );
+    assert!(
+        u64::from(s.verified) * u64::from(PIECE_LEN) <= 8 << 20,
+        "{s:?}"
+    );
 
     // With room, the verified pieces are found on disk and not fetched again.
     fs.resize("64m");
@@ -81,6 +93,10 @@ fn full_disk_stops_the_torrent_with_a_clear_error_and_keeps_verified_pieces() {
     let last = payload.layout.piece_len(payload.layout.piece_count() - 1);
     let kept = u64::from(s.verified - 1) * u64::from(PIECE_LEN) + u64::from(last);
     let s2 = summary(&second);
-    assert!(s2.received <= total - kept, "received {} of {total}, {kept} were kept", s2.received);
+    assert!(
+        s2.received <= total - kept,
+        "received {} of {total}, {kept} were kept",
+        s2.received
+    );
     drop(fs);
 }

@@ -30,13 +30,17 @@ fn kill9_mid_download_then_restart_fetches_only_the_rest() {
     let mut first = Torrix::download(&payload, &seeder, 1);
     // Wait until the resume data records about half of the payload.
     let mut at_kill = None;
-    wait_until("resume data with 45% verified", Duration::from_secs(90), || {
-        assert!(first.running(), "torrix exited before it could be killed");
-        at_kill = payload
-            .resume()
-            .filter(|d| payload.bytes_of(d) * 100 >= total * 45);
-        at_kill.is_some()
-    });
+    wait_until(
+        "resume data with 45% verified",
+        Duration::from_secs(90),
+        || {
+            assert!(first.running(), "torrix exited before it could be killed");
+            at_kill = payload
+                .resume()
+                .filter(|d| payload.bytes_of(d) * 100 >= total * 45);
+            at_kill.is_some()
+        },
+    );
     first.kill9();
     let saved = payload.bytes_of(&at_kill.unwrap());
     assert!(
@@ -57,7 +61,12 @@ fn kill9_mid_download_then_restart_fetches_only_the_rest() {
         "second run received {} of {total} bytes",
         s.received
     );
-    assert!(s.received <= total - saved, "{} > {}", s.received, total - saved);
+    assert!(
+        s.received <= total - saved,
+        "{} > {}",
+        s.received,
+        total - saved
+    );
     eprintln!(
         "kill -9 at {saved} of {total} bytes saved; second run received {} bytes in {:.1?}",
         s.received, second.elapsed
@@ -72,12 +81,16 @@ fn sigterm_stops_cleanly_and_saves_resume_data() {
 
     let mut first = Torrix::download(&payload, &seeder, 1);
     // Stop once a periodic save shows progress, so there is data to keep.
-    wait_until("resume data with 10% verified", Duration::from_secs(90), || {
-        assert!(first.running(), "torrix exited before SIGTERM");
-        payload
-            .resume()
-            .is_some_and(|d| payload.bytes_of(&d) * 10 >= total)
-    });
+    wait_until(
+        "resume data with 10% verified",
+        Duration::from_secs(90),
+        || {
+            assert!(first.running(), "torrix exited before SIGTERM");
+            payload
+                .resume()
+                .is_some_and(|d| payload.bytes_of(&d) * 10 >= total)
+        },
+    );
     first.sigterm();
     let first = first.wait(Duration::from_secs(30));
     assert_eq!(first.status.code(), Some(0), "{first:#?}");
@@ -86,7 +99,12 @@ fn sigterm_stops_cleanly_and_saves_resume_data() {
     assert!(s1.verified < s1.pieces, "finished before SIGTERM: {s1:?}");
     // The stop saved at least what the summary (taken just before it) saw.
     let saved = payload.resume().expect("resume data after SIGTERM");
-    assert!(saved.have.count() >= s1.verified, "{} < {}", saved.have.count(), s1.verified);
+    assert!(
+        saved.have.count() >= s1.verified,
+        "{} < {}",
+        saved.have.count(),
+        s1.verified
+    );
     let saved_bytes = payload.bytes_of(&saved);
 
     let second = Torrix::download(&payload, &seeder, 2).wait(Duration::from_secs(120));

@@ -552,7 +552,10 @@ impl Actor for Torrent {
 
     fn started(&mut self, ctx: &mut Context<Self>) {
         ctx.run_interval(Duration::from_secs(1), |act, ctx| act.tick(ctx));
-        let every = self.config.resume_save_interval.max(Duration::from_millis(100));
+        let every = self
+            .config
+            .resume_save_interval
+            .max(Duration::from_millis(100));
         ctx.run_interval(every, |act, ctx| act.save_resume_if_changed(ctx));
         let interval = self.config.choke_interval;
         ctx.run_interval(interval, |act, _ctx| {

@@ -15,7 +15,13 @@ use crate::units;
 /// Runs the command.
 pub fn run(args: SeedArgs, log: Logger) -> Result<(), CliError> {
     if args.mode == "download" {
-        return crate::commands::download::run(DownloadArgs { peer: args.peer, seed: true }, log);
+        return crate::commands::download::run(
+            DownloadArgs {
+                peer: args.peer,
+                seed: true,
+            },
+            log,
+        );
     }
     let meta = load_torrent(&args.peer.torrent_path())?;
     actix_rt::System::new().block_on(async move {

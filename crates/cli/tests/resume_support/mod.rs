@@ -160,7 +160,8 @@ impl Seeder {
     /// unlimited) and waits for it to be ready. Panics, with the seeder's
     /// output, if it cannot start: the tests cannot run without it.
     pub fn start(payload: &Payload, ip: &str, limit: u64) -> Seeder {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/resume_support/lt_seeder.py");
+        let script =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/resume_support/lt_seeder.py");
         let log = payload.tmp.path().join(format!("seeder-{ip}.log"));
         let mut child = Command::new(PYTHON)
             .arg(&script)
@@ -360,7 +361,10 @@ pub fn summary(finished: &Finished) -> Summary {
 pub fn wait_until(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
     let start = Instant::now();
     while !cond() {
-        assert!(start.elapsed() < limit, "timed out after {limit:?} waiting for {what}");
+        assert!(
+            start.elapsed() < limit,
+            "timed out after {limit:?} waiting for {what}"
+        );
         thread::sleep(Duration::from_millis(20));
     }
 }
