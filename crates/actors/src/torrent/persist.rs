@@ -8,8 +8,10 @@
 //! torrent are serialised by an async mutex, for two reasons: two `Flush`es of
 //! the same storage must not overlap (the second could return before the
 //! first one's `fdatasync` ended, and the resume file written after it would
-//! then claim data not yet durable), and snapshots must be written in the
-//! order they were taken, so an older one never replaces a newer one.
+//! then claim data not yet durable), and an older snapshot must never replace
+//! a newer one: the mutex holds the sequence number of the last snapshot
+//! written, and a save whose snapshot is older than that has nothing to add
+//! (the verified set only grows) and writes nothing.
 
 use std::future::Future;
 use std::ops::Range;
@@ -28,8 +30,11 @@ use crate::resume::{plan_check, CheckPlan, ResumeData, ResumeError};
 pub(super) struct ResumeState {
     /// The resume file.
     path: PathBuf,
-    /// Held by the save in progress; see the module documentation.
-    lock: Arc<tokio::sync::Mutex<()>>,
+    /// Held by the save in progress; holds the sequence number of the last
+    /// snapshot written. See the module documentation.
+    lock: Arc<tokio::sync::Mutex<u64>>,
+    /// Sequence number of the last snapshot taken.
+    snapshots: u64,
     /// Pieces were verified since the last snapshot.
     changed: bool,
     /// A periodic save is running (another is not started meanwhile).
@@ -44,7 +49,8 @@ impl ResumeState {
     pub(super) fn new(path: PathBuf) -> Self {
         ResumeState {
             path,
-            lock: Arc::new(tokio::sync::Mutex::new(())),
+            lock: Arc::new(tokio::sync::Mutex::new(0)),
+            snapshots: 0,
             changed: false,
             saving: false,
             failing: false,
@@ -106,6 +112,8 @@ impl Torrent {
     /// resume file atomically. The future resolves when that is done.
     pub(super) fn save_resume(&mut self) -> impl Future<Output = Result<(), SaveError>> + 'static {
         self.resume.changed = false;
+        self.resume.snapshots += 1;
+        let seq = self.resume.snapshots;
         let have = self.picker.have().clone();
         let info_hash = self.meta.info_hash;
         let lock = Arc::clone(&self.resume.lock);
@@ -113,7 +121,10 @@ impl Torrent {
         let storage = self.storage.clone();
         let disk = self.disk.clone();
         let task = actix::spawn(async move {
-            let _serialised = lock.lock().await;
+            let mut written = lock.lock().await;
+            if *written > seq {
+                return Ok(());
+            }
             disk.send(Flush {
                 storage: storage.clone(),
             })
@@ -133,7 +144,9 @@ impl Torrent {
             })
             .await
             .map_err(|_| SaveError::Stopped)?
-            .map_err(SaveError::Resume)
+            .map_err(SaveError::Resume)?;
+            *written = seq;
+            Ok(())
         });
         async move { task.await.unwrap_or(Err(SaveError::Stopped)) }
     }
