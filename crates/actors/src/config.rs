@@ -1,6 +1,7 @@
 //! Engine configuration: limits, timeouts and thread counts.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use torrix_proto::PeerId;
@@ -64,6 +65,15 @@ pub struct EngineConfig {
     pub reconnect_backoff: Duration,
     /// Tracker timeouts, intervals and back-off.
     pub tracker: TrackerConfig,
+    /// Directory for resume data (`<info-hash-hex>.resume` files). `None`:
+    /// `<download_dir>/.torrix`, next to each torrent's data. See
+    /// [`resume`](crate::resume).
+    pub resume_dir: Option<PathBuf>,
+    /// How often a torrent that verified new pieces saves its resume data.
+    /// Each save `fdatasync`s the files written since the last one, so very
+    /// short intervals cost throughput; long ones cost re-checking after a
+    /// crash.
+    pub resume_save_interval: Duration,
 }
 
 impl Default for EngineConfig {
@@ -97,6 +107,8 @@ impl Default for EngineConfig {
             socket_buffer: Some(1 << 20),
             reconnect_backoff: Duration::from_secs(10),
             tracker: TrackerConfig::default(),
+            resume_dir: None,
+            resume_save_interval: Duration::from_secs(5),
         }
     }
 }

@@ -26,6 +26,7 @@ use crate::alert::{Alert, TorrentId};
 use crate::config::EngineConfig;
 use crate::disk::{Disk, Storage};
 use crate::error::EngineError;
+use crate::resume::resume_path;
 use crate::torrent::messages::IncomingPeer;
 use crate::torrent::{
     AddPeers, GetTorrentStats, SetPaused, SetPeerLimit, StopTorrent, Torrent, TorrentSetup,
@@ -223,7 +224,9 @@ impl Handler<Alert> for Engine {
 }
 
 /// Adds a torrent; replies with its id. Existing data in `download_dir` is
-/// checked first, then missing pieces are fetched from `peers` (and later from
+/// checked first — pieces recorded in the torrent's [resume data](crate::resume)
+/// whose files are unchanged are trusted, the rest of what is present is
+/// hashed — then missing pieces are fetched from `peers` (and later from
 /// trackers).
 #[derive(Message)]
 #[rtype(result = "Result<TorrentId, EngineError>")]
@@ -244,12 +247,18 @@ impl Handler<AddTorrent> for Engine {
             return Err(EngineError::DuplicateTorrent(msg.meta.name.clone()));
         }
         let storage = Arc::new(Storage::from_metainfo(&msg.meta, &msg.download_dir)?);
+        let resume_path = resume_path(
+            self.config.resume_dir.as_deref(),
+            &msg.download_dir,
+            &msg.meta.info_hash,
+        );
         let id = TorrentId(self.next_id);
         self.next_id += 1;
         let setup = TorrentSetup {
             id,
             meta: msg.meta.clone(),
             download_dir: msg.download_dir,
+            resume_path,
             storage,
             disk: self.disk.clone(),
             config: self.config.clone(),

@@ -51,6 +51,7 @@ pub mod disk;
 pub mod engine;
 pub mod error;
 pub mod peer;
+pub mod resume;
 pub mod torrent;
 pub mod tracker;
 

@@ -57,7 +57,13 @@ pub fn choose_downloading(
     let optimistic = keep.or_else(|| {
         let weights: Vec<u32> = rest
             .iter()
-            .map(|c| if now.duration_since(c.connected_at) < NEW_PEER { 3 } else { 1 })
+            .map(|c| {
+                if now.duration_since(c.connected_at) < NEW_PEER {
+                    3
+                } else {
+                    1
+                }
+            })
             .collect();
         let total: u32 = weights.iter().sum();
         if total == 0 {
@@ -82,14 +88,20 @@ pub fn choose_downloading(
 /// received `quota` bytes since it got its slot gives it up if an interested
 /// peer is waiting, to the one that has waited longest.
 pub fn choose_seeding(candidates: &[Candidate], slots: usize, quota: u64) -> Vec<PeerKey> {
-    let waiting = candidates.iter().filter(|c| c.interested && !c.unchoked).count();
+    let waiting = candidates
+        .iter()
+        .filter(|c| c.interested && !c.unchoked)
+        .count();
     let mut keep: Vec<&Candidate> = candidates
         .iter()
         .filter(|c| c.interested && c.unchoked)
         .collect();
     // Those over quota go first when someone waits; the most served first.
     keep.sort_by_key(|c| (c.sent_since_unchoke >= quota, c.slot_changed_at));
-    let over_quota = keep.iter().filter(|c| c.sent_since_unchoke >= quota).count();
+    let over_quota = keep
+        .iter()
+        .filter(|c| c.sent_since_unchoke >= quota)
+        .count();
     let release = over_quota.min(waiting);
     keep.truncate((keep.len() - release).min(slots));
     let mut next: Vec<&Candidate> = candidates
@@ -98,7 +110,10 @@ pub fn choose_seeding(candidates: &[Candidate], slots: usize, quota: u64) -> Vec
         .collect();
     next.sort_by_key(|c| c.slot_changed_at);
     let free = slots.saturating_sub(keep.len());
-    keep.iter().map(|c| c.key).chain(next.iter().take(free).map(|c| c.key)).collect()
+    keep.iter()
+        .map(|c| c.key)
+        .chain(next.iter().take(free).map(|c| c.key))
+        .collect()
 }
 
 #[cfg(test)]
@@ -135,7 +150,11 @@ mod tests {
     #[test]
     fn optimistic_slot_is_kept_until_rotation_and_favours_new_peers() {
         let now = Instant::now();
-        let peers = [c(1, true, 9.0, 600, now), c(2, true, 0.0, 600, now), c(3, true, 0.0, 5, now)];
+        let peers = [
+            c(1, true, 9.0, 600, now),
+            c(2, true, 0.0, 600, now),
+            c(3, true, 0.0, 5, now),
+        ];
         let (_, opt) = choose_downloading(&peers, 1, Some(2), false, now);
         assert_eq!(opt, Some(2));
         let mut new_wins = 0;
@@ -146,7 +165,10 @@ mod tests {
             }
         }
         // Expected 300 of 400 (weight 3 against 1).
-        assert!((240..=360).contains(&new_wins), "new peer won {new_wins} of 400");
+        assert!(
+            (240..=360).contains(&new_wins),
+            "new peer won {new_wins} of 400"
+        );
     }
 
     #[test]

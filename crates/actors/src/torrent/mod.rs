@@ -6,6 +6,7 @@
 
 mod choker;
 pub mod messages;
+mod persist;
 mod picker;
 
 use std::collections::{HashMap, HashSet};
@@ -20,11 +21,12 @@ use torrix_proto::{Bitfield, InfoHash, Layout, Metainfo};
 
 use crate::alert::{Alert, TorrentId};
 use crate::config::EngineConfig;
-use crate::disk::{CheckPieces, Disk, Finalize, Flush, Storage};
+use crate::disk::{CheckPieces, Disk, Storage};
 use crate::peer::{Connection, Peer, PeerSetup, TorrentShared};
 use crate::tracker::{self, Tracker, TrackerPeers};
 use choker::Candidate;
 use messages::*;
+use persist::ResumeState;
 pub use picker::Picker;
 
 /// What a torrent is doing.
@@ -127,6 +129,8 @@ pub struct TorrentSetup {
     pub meta: Arc<Metainfo>,
     /// Where the files live.
     pub download_dir: PathBuf,
+    /// The resume file (see [`resume`](crate::resume)).
+    pub resume_path: PathBuf,
     /// The torrent's files.
     pub storage: Arc<Storage>,
     /// The disk pool.
@@ -193,6 +197,9 @@ pub struct Torrent {
     checked_bytes: u64,
     tracker: Option<Addr<Tracker>>,
     swarm: (Option<u32>, Option<u32>),
+    /// Outstanding `CheckPieces` messages of the check on start.
+    checks_left: usize,
+    resume: ResumeState,
 
     downloaded: u64,
     uploaded: u64,
@@ -245,6 +252,8 @@ impl Torrent {
             checked_bytes: 0,
             tracker: None,
             swarm: (None, None),
+            checks_left: 0,
+            resume: ResumeState::new(setup.resume_path),
             downloaded: 0,
             uploaded: 0,
             wasted: 0,
@@ -269,22 +278,34 @@ impl Torrent {
 
     // ----- checking existing data ---------------------------------------------
 
+    /// Takes the pieces the resume data vouches for, then hashes the ones
+    /// it does not (see [`resume`](crate::resume) for the trust rules).
     fn start_check(&mut self, ctx: &mut Context<Self>) {
-        let any_file = self.storage.file_metadata().iter().any(Option::is_some);
-        let total = self.shared.layout.piece_count();
-        if !any_file || total == 0 {
+        let plan = self.plan_check();
+        for piece in plan.trusted.ones() {
+            self.picker.piece_verified(piece);
+        }
+        if plan.check.is_empty() {
             return self.finish_check(ctx);
         }
-        info!(self.log, "checking existing data"; "pieces" => total);
+        // What was hashed is worth recording, so the next start need not.
+        self.resume.mark_changed();
+        let total = self.shared.layout.piece_count();
+        info!(self.log, "checking existing data";
+            "pieces" => plan.check.len(), "trusted" => plan.trusted.count());
+        let not_hashed = total.saturating_sub(u32::try_from(plan.check.len()).unwrap_or(total));
+        self.state = TorrentState::Checking {
+            checked: not_hashed,
+        };
         const CHUNK: u32 = 16;
-        let mut outstanding = 0u32;
-        for start in (0..total).step_by(CHUNK as usize) {
-            let end = (start + CHUNK).min(total);
-            outstanding += 1;
+        let ranges = persist::piece_ranges(&plan.check, CHUNK);
+        self.checks_left = ranges.len();
+        for pieces in ranges {
+            let count = pieces.len() as u32;
             self.disk
                 .send(CheckPieces {
                     storage: self.storage.clone(),
-                    pieces: start..end,
+                    pieces,
                     expected: self.shared.hashes.clone(),
                 })
                 .into_actor(self)
@@ -300,16 +321,17 @@ impl Torrent {
                         Ok(Err(e)) => warn!(act.log, "check failed"; "error" => %e),
                         Err(_) => warn!(act.log, "disk pool stopped during check"),
                     }
+                    act.checks_left = act.checks_left.saturating_sub(1);
                     if let TorrentState::Checking { checked } = &mut act.state {
-                        *checked = (*checked + CHUNK).min(total);
-                        if *checked >= total {
+                        *checked = (*checked + count).min(total);
+                        if act.checks_left == 0 {
                             act.finish_check(ctx);
                         }
                     }
                 })
                 .spawn(ctx);
         }
-        debug!(self.log, "check queued"; "chunks" => outstanding);
+        debug!(self.log, "check queued"; "chunks" => self.checks_left);
     }
 
     fn finish_check(&mut self, ctx: &mut Context<Self>) {
@@ -552,15 +574,12 @@ impl Torrent {
             }
         }
         info!(self.log, "download complete; flushing");
-        self.disk
-            .send(Finalize {
-                storage: self.storage.clone(),
-            })
+        // Flushes the files, then records every piece in the resume data.
+        self.save_resume()
             .into_actor(self)
-            .map(|result, act, _ctx| match result {
-                Ok(Ok(())) => act.alert(Alert::TorrentComplete { id: act.id }),
-                Ok(Err(e)) => act.fail(e.to_string()),
-                Err(_) => act.fail("the disk pool stopped".into()),
+            .map(|result, act, ctx| match act.finish_save(result) {
+                Ok(()) => act.alert(Alert::TorrentComplete { id: act.id }),
+                Err(e) => act.fail(e, ctx),
             })
             .wait(ctx);
         // Seeds have nothing to gain from each other.
@@ -573,11 +592,30 @@ impl Torrent {
         }
     }
 
-    fn fail(&mut self, error: String) {
+    /// Stops the torrent on an error. Peers are dropped at once; then what is
+    /// verified is saved as resume data and the error is reported, saying
+    /// whether the verified pieces will be trusted on the next start.
+    fn fail(&mut self, error: String, ctx: &mut Context<Self>) {
         warn!(self.log, "torrent stopped by an error"; "error" => &error);
         self.state = TorrentState::Error(error.clone());
         self.disconnect_all("torrent error");
-        self.alert(Alert::TorrentError { id: self.id, error });
+        self.save_resume()
+            .into_actor(self)
+            .map(move |result, act, _ctx| {
+                let have = act.picker.have();
+                let kept = format!("{} of {} pieces verified", have.count(), have.len());
+                let note = match &result {
+                    Ok(()) => "resume data saved".to_owned(),
+                    Err(e) => format!(
+                        "resume data not saved, so they will be re-checked on the next start: {e}"
+                    ),
+                };
+                // Only logs: the torrent has failed already.
+                let _ = act.finish_save(result);
+                let error = format!("{error} ({kept}; {note})");
+                act.alert(Alert::TorrentError { id: act.id, error });
+            })
+            .spawn(ctx);
     }
 
     fn stats(&self) -> TorrentStats {
@@ -617,6 +655,11 @@ impl Actor for Torrent {
 
     fn started(&mut self, ctx: &mut Context<Self>) {
         ctx.run_interval(Duration::from_secs(1), |act, ctx| act.tick(ctx));
+        let every = self
+            .config
+            .resume_save_interval
+            .max(Duration::from_millis(100));
+        ctx.run_interval(every, |act, ctx| act.save_resume_if_changed(ctx));
         let interval = self.config.choke_interval;
         ctx.run_interval(interval, |act, _ctx| {
             let rotate = act.last_optimistic.elapsed() >= act.config.optimistic_interval;
@@ -775,6 +818,7 @@ impl Handler<PieceWritten> for Torrent {
                 if !self.picker.piece_verified(msg.piece) {
                     return;
                 }
+                self.resume.mark_changed();
                 for peer in self.peers.values() {
                     peer.addr.do_send(WeHave { piece: msg.piece });
                 }
@@ -809,7 +853,7 @@ impl Handler<PieceWritten> for Torrent {
             }
             Err(error) => {
                 if self.active() {
-                    self.fail(error);
+                    self.fail(error, ctx);
                 }
             }
         }
@@ -895,11 +939,13 @@ impl Handler<StopTorrent> for Torrent {
     type Result = ResponseActFuture<Self, ()>;
 
     fn handle(&mut self, _msg: StopTorrent, _ctx: &mut Context<Self>) -> Self::Result {
+        let checking = matches!(self.state, TorrentState::Checking { .. });
         self.state = TorrentState::Paused;
         self.disconnect_all("shutting down");
-        let flush = self.disk.send(Flush {
-            storage: self.storage.clone(),
-        });
+        // Flush the files and record what is verified (while checking nothing
+        // has been written, and the resume file on disk is still accurate);
+        // meanwhile tell the trackers we leave.
+        let save = (!checking).then(|| self.save_resume());
         let tracker = self.tracker.take();
         Box::pin(
             async move {
@@ -908,10 +954,22 @@ impl Handler<StopTorrent> for Torrent {
                         let _ = tracker.send(tracker::Stop).await;
                     }
                 };
-                let _ = futures_util::future::join(flush, stopped).await;
+                let saved = async {
+                    match save {
+                        Some(save) => Some(save.await),
+                        None => None,
+                    }
+                };
+                let (saved, ()) = futures_util::future::join(saved, stopped).await;
+                saved
             }
             .into_actor(self)
-            .map(|_, _act, ctx| ctx.stop()),
+            .map(|result, act, ctx| {
+                if let Some(Err(e)) = result.map(|r| act.finish_save(r)) {
+                    warn!(act.log, "flush at stop failed"; "error" => e);
+                }
+                ctx.stop()
+            }),
         )
     }
 }

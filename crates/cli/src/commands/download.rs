@@ -1,5 +1,13 @@
 //! `torrix download`: fetch a torrent, verify every piece, exit when the files
 //! are complete and flushed (or keep seeding with `--seed`).
+//!
+//! Progress survives restarts: the engine keeps resume data next to the
+//! download (`<dir>/.torrix/<info-hash>.resume`, see `torrix::resume`), saved
+//! every few seconds, on completion, on errors and when Ctrl-C or SIGTERM
+//! stops the command (exit code 0). After a crash or `kill -9`, running the
+//! same command again trusts the pieces recorded there whose files are
+//! unchanged, re-checks the rest of what is on disk, and fetches only what
+//! is missing.
 
 use std::time::{Duration, Instant};
 
@@ -52,7 +60,8 @@ pub fn run(args: DownloadArgs, log: Logger) -> Result<(), CliError> {
         let stats = session.stats().await;
         session.shutdown().await;
         progress.finish();
-        outcome?;
+        // Printed on errors too: how much was verified (and is kept) matters
+        // most when a download stops early.
         if let Some(s) = stats {
             let secs = completed_at.unwrap_or_else(|| started.elapsed()).as_secs_f64().max(1e-6);
             let verb = if completed_at.is_some() { "downloaded" } else { "stopped after" };
@@ -71,6 +80,6 @@ pub fn run(args: DownloadArgs, log: Logger) -> Result<(), CliError> {
                 units::bytes(s.verified_bytes),
             );
         }
-        Ok(())
+        outcome
     })
 }

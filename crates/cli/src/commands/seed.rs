@@ -62,9 +62,14 @@ pub fn run(args: SeedArgs, log: Logger) -> Result<(), CliError> {
                 _ = signals.recv() => break Ok(()),
             }
         };
+        progress.finish();
+        if let Err(e @ CliError::IncompleteData { .. }) = outcome {
+            // Nothing was written; leave without the graceful stop, which would
+            // record resume data in the user's data directory.
+            return Err(e);
+        }
         let stats = session.stats().await;
         session.shutdown().await;
-        progress.finish();
         outcome?;
         if let Some(s) = stats {
             println!("seeded {}: {} bytes uploaded", s.name, s.uploaded);
