@@ -167,9 +167,11 @@ impl PieceDownload {
 
     /// (offset, len) of every block requested and not arrived.
     pub fn outstanding(&self) -> impl Iterator<Item = (u32, u32)> + '_ {
-        self.slots.iter().enumerate().filter_map(|(i, s)| {
-            matches!(s, Slot::Requested).then(|| (i as u32 * BLOCK_LEN, self.block_len(i as u32)))
-        })
+        self.slots
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| matches!(s, Slot::Requested))
+            .map(|(i, _)| (i as u32 * BLOCK_LEN, self.block_len(i as u32)))
     }
 
     /// The blocks of a complete piece, in order.

@@ -763,7 +763,10 @@ impl Peer {
                     act.uploads.insert(piece, data);
                     act.serve_uploads(ctx);
                 }
-                Ok(Err(e)) => act.close(ctx, format!("disk read failed: {e}")),
+                Ok(Err(e)) => {
+                    act.uploads.read_failed(piece);
+                    act.close(ctx, format!("disk read failed: {e}"))
+                }
                 Err(_) => act.close(ctx, "the disk pool stopped"),
             })
             .spawn(ctx);

@@ -330,7 +330,7 @@ impl Tracker {
         self.tiers[t]
             .trackers
             .iter()
-            .position(|e| e.kind != Kind::Unsupported && e.retry_at.map_or(true, |r| r <= now))
+            .position(|e| e.kind != Kind::Unsupported && e.retry_at.is_none_or(|r| r <= now))
     }
 
     /// Runs tier `t`'s next announce after `delay`, replacing any timer.
