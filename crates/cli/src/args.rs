@@ -188,9 +188,10 @@ fn parse_payload_size(s: &str) -> Result<u64, String> {
 /// A tracker URL with a scheme torrix and other clients can announce to.
 fn parse_tracker(s: &str) -> Result<String, String> {
     let url = s.trim();
-    let rest = ["http://", "https://", "udp://"]
-        .iter()
-        .find_map(|scheme| url.get(..scheme.len()).filter(|p| p.eq_ignore_ascii_case(scheme)).map(|_| &url[scheme.len()..]));
+    let rest = ["http://", "https://", "udp://"].iter().find_map(|scheme| {
+        let head = url.get(..scheme.len())?;
+        head.eq_ignore_ascii_case(scheme).then(|| url.get(scheme.len()..)).flatten()
+    });
     match rest {
         Some(host) if !host.is_empty() && !host.starts_with('/') => Ok(url.to_owned()),
         Some(_) => Err(format!("'{s}' has no host")),
@@ -216,7 +217,13 @@ mod tests {
     fn trackers_need_a_known_scheme_and_a_host() {
         assert!(parse_tracker("udp://tracker.example:6969/announce").is_ok());
         assert!(parse_tracker("HTTPS://t.example/a").is_ok());
-        for bad in ["tracker.example", "ftp://t.example", "http://", "http:///a", "é"] {
+        for bad in [
+            "tracker.example",
+            "ftp://t.example",
+            "http://",
+            "http:///a",
+            "é",
+        ] {
             assert!(parse_tracker(bad).is_err(), "{bad}");
         }
     }

@@ -12,13 +12,31 @@ fn bench_transfers_and_verifies() {
     let tmp = tempfile::tempdir().unwrap();
     let o = torrix_in(
         cwd.path(),
-        &["bench", "--size", "8M", "--leechers", "2", "--timeout", "120"],
+        &[
+            "bench",
+            "--size",
+            "8M",
+            "--leechers",
+            "2",
+            "--timeout",
+            "120",
+        ],
         &[("TMPDIR", tmp.path())],
         Duration::from_secs(180),
     );
     let out = assert_ok(&o);
-    assert!(out.contains("8.0 MiB payload, 1 seeder -> 2 leechers"), "{out}");
-    for line in ["leecher 1 ", "leecher 2 ", "aggregate:", "cpu:", "peak rss:", "share this process"] {
+    assert!(
+        out.contains("8.0 MiB payload, 1 seeder -> 2 leechers"),
+        "{out}"
+    );
+    for line in [
+        "leecher 1 ",
+        "leecher 2 ",
+        "aggregate:",
+        "cpu:",
+        "peak rss:",
+        "share this process",
+    ] {
         assert!(out.contains(line), "no {line:?} in:\n{out}");
     }
     assert!(out.contains("verification: passed (2 of 2 copies"), "{out}");
@@ -38,11 +56,20 @@ fn bench_keep_leaves_the_copies() {
         Duration::from_secs(180),
     );
     let out = assert_ok(&o);
-    let kept: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().map(|e| e.unwrap().path()).collect();
+    let kept: Vec<_> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     assert_eq!(kept.len(), 1, "{kept:?}");
-    assert!(out.contains(&format!("kept {}", kept[0].display())), "{out}");
+    assert!(
+        out.contains(&format!("kept {}", kept[0].display())),
+        "{out}"
+    );
     let seed = std::fs::read(kept[0].join("seed/torrix-bench.bin")).unwrap();
     assert_eq!(seed.len(), 100_000);
-    assert_eq!(std::fs::read(kept[0].join("leecher-1/torrix-bench.bin")).unwrap(), seed);
+    assert_eq!(
+        std::fs::read(kept[0].join("leecher-1/torrix-bench.bin")).unwrap(),
+        seed
+    );
     assert!(kept[0].join("bench.torrent").is_file());
 }

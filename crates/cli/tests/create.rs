@@ -59,7 +59,13 @@ fn create_then_info_round_trip() {
         ],
     ));
     let meta = info_json(dir.path(), &dir.path().join("out.torrent"));
-    assert!(out.contains(&format!("info-hash: {}", meta["info_hash"].as_str().unwrap())), "{out}");
+    assert!(
+        out.contains(&format!(
+            "info-hash: {}",
+            meta["info_hash"].as_str().unwrap()
+        )),
+        "{out}"
+    );
     assert!(out.contains("out.torrent"), "{out}");
 
     assert_eq!(meta["name"], "tree");
@@ -69,7 +75,10 @@ fn create_then_info_round_trip() {
     assert_eq!(meta["piece_count"], total.div_ceil(32 * 1024));
     assert_eq!(meta["private"], true);
     assert_eq!(meta["comment"], "made by a test");
-    assert_eq!(meta["created_by"], format!("torrix {}", env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        meta["created_by"],
+        format!("torrix {}", env!("CARGO_PKG_VERSION"))
+    );
     assert_eq!(meta["creation_date"], Value::Null);
     assert_eq!(
         meta["trackers"],
@@ -79,9 +88,17 @@ fn create_then_info_round_trip() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|f| (f["path"].as_str().unwrap().to_owned(), f["length"].as_u64().unwrap()))
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap().to_owned(),
+                f["length"].as_u64().unwrap(),
+            )
+        })
         .collect();
-    let expected: Vec<(String, u64)> = expected_files.iter().map(|(p, l)| (p.to_string(), *l)).collect();
+    let expected: Vec<(String, u64)> = expected_files
+        .iter()
+        .map(|(p, l)| (p.to_string(), *l))
+        .collect();
     assert_eq!(files, expected);
 }
 
@@ -89,7 +106,10 @@ fn create_then_info_round_trip() {
 fn single_file_default_output_and_date() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "src/movie.mkv", &common::data(1_000_000, 9));
-    let before = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
     // Default output: NAME.torrent in the current directory.
     assert_ok(&torrix(dir.path(), &["create", "src/movie.mkv", "--date"]));
     let meta = info_json(dir.path(), &dir.path().join("movie.mkv.torrent"));
@@ -100,7 +120,9 @@ fn single_file_default_output_and_date() {
     assert_eq!(meta["piece_length"], 16 * 1024);
     assert_eq!(meta["private"], false);
     assert_eq!(meta["trackers"], serde_json::json!([]));
-    let date = meta["creation_date"].as_u64().expect("--date records the time");
+    let date = meta["creation_date"]
+        .as_u64()
+        .expect("--date records the time");
     assert!((before..before + 60).contains(&date), "{date} vs {before}");
 }
 
@@ -109,15 +131,37 @@ fn output_is_reproducible_and_independent_of_location() {
     let dir = tempfile::tempdir().unwrap();
     make_tree(&dir.path().join("one/tree"));
     make_tree(&dir.path().join("two/tree"));
-    assert_ok(&torrix(dir.path(), &["create", "one/tree", "-o", "1.torrent", "-t", "http://t.example/a"]));
-    assert_ok(&torrix(&dir.path().join("two"), &["create", "tree", "-t", "http://t.example/a"]));
+    assert_ok(&torrix(
+        dir.path(),
+        &[
+            "create",
+            "one/tree",
+            "-o",
+            "1.torrent",
+            "-t",
+            "http://t.example/a",
+        ],
+    ));
+    assert_ok(&torrix(
+        &dir.path().join("two"),
+        &["create", "tree", "-t", "http://t.example/a"],
+    ));
     let a = std::fs::read(dir.path().join("1.torrent")).unwrap();
     let b = std::fs::read(dir.path().join("two/tree.torrent")).unwrap();
     assert_eq!(a, b, "same data and options must give the same bytes");
     // Running again inside the tree must not pick up the earlier output.
-    assert_ok(&torrix(&dir.path().join("one/tree"), &["create", ".", "-t", "http://t.example/a"]));
-    assert_ok(&torrix(&dir.path().join("one/tree"), &["create", ".", "-t", "http://t.example/a"]));
-    assert_eq!(std::fs::read(dir.path().join("one/tree/tree.torrent")).unwrap(), a);
+    assert_ok(&torrix(
+        &dir.path().join("one/tree"),
+        &["create", ".", "-t", "http://t.example/a"],
+    ));
+    assert_ok(&torrix(
+        &dir.path().join("one/tree"),
+        &["create", ".", "-t", "http://t.example/a"],
+    ));
+    assert_eq!(
+        std::fs::read(dir.path().join("one/tree/tree.torrent")).unwrap(),
+        a
+    );
 }
 
 /// libtorrent parses the torrent, finds the same info-hash as torrix, the
@@ -144,7 +188,17 @@ print(json.dumps({"info_hash": str(ti.info_hashes().v1), "files": files,
 "#;
     let dir = tempfile::tempdir().unwrap();
     let expected_files = make_tree(&dir.path().join("tree"));
-    assert_ok(&torrix(dir.path(), &["create", "tree", "--piece-size", "16K", "-t", "http://t.example/announce"]));
+    assert_ok(&torrix(
+        dir.path(),
+        &[
+            "create",
+            "tree",
+            "--piece-size",
+            "16K",
+            "-t",
+            "http://t.example/announce",
+        ],
+    ));
     let torrent = dir.path().join("tree.torrent");
     let ours = info_json(dir.path(), &torrent);
 
@@ -167,8 +221,15 @@ print(json.dumps({"info_hash": str(ti.info_hashes().v1), "files": files,
         .iter()
         .map(|f| (f[0].as_str().unwrap().to_owned(), f[1].as_u64().unwrap()))
         .collect();
-    let expected: Vec<(String, u64)> = expected_files.iter().map(|(p, l)| (format!("tree/{p}"), *l)).collect();
+    let expected: Vec<(String, u64)> = expected_files
+        .iter()
+        .map(|(p, l)| (format!("tree/{p}"), *l))
+        .collect();
     assert_eq!(lt_files, expected);
     assert_eq!(lt["pieces"], ours["piece_count"]);
-    assert_eq!(lt["bad_pieces"], serde_json::json!([]), "pieces whose hash does not match the data");
+    assert_eq!(
+        lt["bad_pieces"],
+        serde_json::json!([]),
+        "pieces whose hash does not match the data"
+    );
 }

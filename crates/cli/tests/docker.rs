@@ -22,7 +22,10 @@ fn entrypoint_maps_environment_to_flags() {
     let summary = stdout.lines().last().unwrap_or_default();
     let counts: Vec<u32> = summary.split(' ').filter_map(|w| w.parse().ok()).collect();
     assert!(
-        summary.ends_with("cases passed") && counts.len() == 2 && counts[0] == counts[1] && counts[0] >= 10,
+        summary.ends_with("cases passed")
+            && counts.len() == 2
+            && counts[0] == counts[1]
+            && counts[0] >= 10,
         "{stdout}"
     );
 }
@@ -41,7 +44,10 @@ fn dockerfile_paths_match_the_entrypoint() {
         .lines()
         .filter_map(|l| l.strip_prefix("COPY "))
         .filter_map(|l| {
-            let words: Vec<&str> = l.split_whitespace().filter(|w| !w.starts_with("--")).collect();
+            let words: Vec<&str> = l
+                .split_whitespace()
+                .filter(|w| !w.starts_with("--"))
+                .collect();
             Some((*words.first()?, *words.last()?))
         })
         .collect();
@@ -55,7 +61,10 @@ fn dockerfile_paths_match_the_entrypoint() {
         "{entrypoint:?} is not where docker/entrypoint.sh is copied: {copies:?}"
     );
     let script = root.join("docker/entrypoint.sh");
-    let mode = std::fs::metadata(&script).expect("entrypoint exists").permissions().mode();
+    let mode = std::fs::metadata(&script)
+        .expect("entrypoint exists")
+        .permissions()
+        .mode();
     assert!(mode & 0o111 != 0, "docker/entrypoint.sh is not executable");
 
     let text = std::fs::read_to_string(&script).expect("read entrypoint");
@@ -65,7 +74,10 @@ fn dockerfile_paths_match_the_entrypoint() {
         .and_then(|rest| rest.split('}').next())
         .expect("a TORRIX_BIN default");
     let binary = copies.iter().find(|(_, dest)| *dest == default_bin);
-    assert!(binary.is_some(), "nothing is copied to TORRIX_BIN's default {default_bin}: {copies:?}");
+    assert!(
+        binary.is_some(),
+        "nothing is copied to TORRIX_BIN's default {default_bin}: {copies:?}"
+    );
     assert!(dockerfile.contains("FROM rust:1-slim-bookworm AS builder"));
     assert!(dockerfile.contains("\nFROM debian:bookworm-slim\n"));
 }

@@ -13,7 +13,10 @@ use common::{assert_fails, assert_ok, torrix, write};
 fn valid_torrent(dir: &Path) -> PathBuf {
     write(dir, "payload/data.bin", &common::data(100_000, 1));
     let out = dir.join("data.torrent");
-    assert_ok(&torrix(dir, &["create", "payload/data.bin", "-o", out.to_str().unwrap()]));
+    assert_ok(&torrix(
+        dir,
+        &["create", "payload/data.bin", "-o", out.to_str().unwrap()],
+    ));
     out
 }
 
@@ -22,7 +25,14 @@ fn missing_torrent_file() {
     let dir = tempfile::tempdir().unwrap();
     for cmd in ["download", "seed", "info"] {
         let o = torrix(dir.path(), &[cmd, "nope.torrent"]);
-        assert_fails(&o, 1, &["cannot read torrent file nope.torrent", "No such file or directory"]);
+        assert_fails(
+            &o,
+            1,
+            &[
+                "cannot read torrent file nope.torrent",
+                "No such file or directory",
+            ],
+        );
     }
 }
 
@@ -33,17 +43,35 @@ fn missing_torrent_file() {
 fn unreadable_torrent_file() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("dir.torrent")).unwrap();
-    let o = torrix(dir.path(), &["download", "dir.torrent", "-l", "127.0.0.1:0"]);
-    assert_fails(&o, 1, &["cannot read torrent file dir.torrent", "Is a directory"]);
+    let o = torrix(
+        dir.path(),
+        &["download", "dir.torrent", "-l", "127.0.0.1:0"],
+    );
+    assert_fails(
+        &o,
+        1,
+        &["cannot read torrent file dir.torrent", "Is a directory"],
+    );
 }
 
 #[test]
 fn invalid_torrent_says_what_is_wrong() {
     let dir = tempfile::tempdir().unwrap();
-    let bad = b"d4:infod6:lengthi10e4:name1:x12:piece lengthi16384e6:pieces19:0123456789012345678ee";
+    let bad =
+        b"d4:infod6:lengthi10e4:name1:x12:piece lengthi16384e6:pieces19:0123456789012345678ee";
     write(dir.path(), "bad.torrent", bad);
-    let o = torrix(dir.path(), &["download", "bad.torrent", "-l", "127.0.0.1:0"]);
-    assert_fails(&o, 1, &["bad.torrent is not a valid torrent", "piece hashes are 19 bytes, not a multiple of 20"]);
+    let o = torrix(
+        dir.path(),
+        &["download", "bad.torrent", "-l", "127.0.0.1:0"],
+    );
+    assert_fails(
+        &o,
+        1,
+        &[
+            "bad.torrent is not a valid torrent",
+            "piece hashes are 19 bytes, not a multiple of 20",
+        ],
+    );
 
     write(dir.path(), "garbage.torrent", b"<html>not found</html>");
     let o = torrix(dir.path(), &["info", "garbage.torrent"]);
@@ -56,7 +84,14 @@ fn magnet_links_are_a_usage_error() {
     let magnet = "magnet:?xt=urn:btih:0123456789abcdef0123456789abcdef01234567&dn=x";
     for cmd in ["download", "info"] {
         let o = torrix(dir.path(), &[cmd, magnet]);
-        assert_fails(&o, 2, &["magnet links are not supported yet", "path of a .torrent file"]);
+        assert_fails(
+            &o,
+            2,
+            &[
+                "magnet links are not supported yet",
+                "path of a .torrent file",
+            ],
+        );
     }
 }
 
@@ -64,8 +99,20 @@ fn magnet_links_are_a_usage_error() {
 fn bad_seed_address_is_a_usage_error() {
     let dir = tempfile::tempdir().unwrap();
     let torrent = valid_torrent(dir.path());
-    let o = torrix(dir.path(), &["download", torrent.to_str().unwrap(), "--seeds", "127.0.0.1:6881,not-an-address"]);
-    assert_fails(&o, 2, &["invalid value 'not-an-address' for '--seeds <ADDR>'"]);
+    let o = torrix(
+        dir.path(),
+        &[
+            "download",
+            torrent.to_str().unwrap(),
+            "--seeds",
+            "127.0.0.1:6881,not-an-address",
+        ],
+    );
+    assert_fails(
+        &o,
+        2,
+        &["invalid value 'not-an-address' for '--seeds <ADDR>'"],
+    );
 }
 
 #[test]
@@ -76,7 +123,14 @@ fn listen_port_in_use() {
     let addr = taken.local_addr().unwrap().to_string();
     let o = torrix(
         dir.path(),
-        &["download", torrent.to_str().unwrap(), "-l", &addr, "-d", dir.path().join("dl").to_str().unwrap()],
+        &[
+            "download",
+            torrent.to_str().unwrap(),
+            "-l",
+            &addr,
+            "-d",
+            dir.path().join("dl").to_str().unwrap(),
+        ],
     );
     assert_fails(&o, 1, &[&format!("cannot listen on {addr}"), "in use"]);
 }
@@ -87,8 +141,25 @@ fn unusable_download_dir() {
     let torrent = valid_torrent(dir.path());
     write(dir.path(), "file", b"a regular file");
     let target = dir.path().join("file/sub");
-    let o = torrix(dir.path(), &["download", torrent.to_str().unwrap(), "-l", "127.0.0.1:0", "-d", target.to_str().unwrap()]);
-    assert_fails(&o, 1, &[&format!("cannot use download directory {}", target.display()), "Not a directory"]);
+    let o = torrix(
+        dir.path(),
+        &[
+            "download",
+            torrent.to_str().unwrap(),
+            "-l",
+            "127.0.0.1:0",
+            "-d",
+            target.to_str().unwrap(),
+        ],
+    );
+    assert_fails(
+        &o,
+        1,
+        &[
+            &format!("cannot use download directory {}", target.display()),
+            "Not a directory",
+        ],
+    );
 }
 
 #[test]
@@ -117,7 +188,11 @@ fn create_bad_piece_size_and_tracker() {
     write(dir.path(), "f", b"data");
     for size in ["100K", "8K", "512M", "big"] {
         let o = torrix(dir.path(), &["create", "f", "--piece-size", size]);
-        assert_fails(&o, 2, &[&format!("invalid value '{size}' for '--piece-size <SIZE>'")]);
+        assert_fails(
+            &o,
+            2,
+            &[&format!("invalid value '{size}' for '--piece-size <SIZE>'")],
+        );
     }
     let o = torrix(dir.path(), &["create", "f", "-t", "tracker.example:80"]);
     assert_fails(&o, 2, &["is not an http://, https:// or udp:// URL"]);

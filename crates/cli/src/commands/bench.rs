@@ -20,7 +20,8 @@ use slog::{o, Logger};
 use thiserror::Error;
 use tokio::sync::mpsc;
 use torrix::{
-    AddTorrent, Alert, Engine, EngineConfig, EngineError, GetListenAddr, GetStats, Shutdown, Subscribe, TorrentId,
+    AddTorrent, Alert, Engine, EngineConfig, EngineError, GetListenAddr, GetStats, Shutdown,
+    Subscribe, TorrentId,
 };
 use torrix_proto::create::suggested_piece_length;
 use torrix_proto::Metainfo;
@@ -96,7 +97,10 @@ pub enum BenchError {
 impl From<CreateError> for BenchError {
     fn from(e: CreateError) -> Self {
         // Creation failures in bench are about its own temporary files.
-        BenchError::Torrent { who: "creating the torrent".into(), error: e.to_string() }
+        BenchError::Torrent {
+            who: "creating the torrent".into(),
+            error: e.to_string(),
+        }
     }
 }
 
@@ -120,18 +124,25 @@ pub fn run(args: BenchArgs, log: Logger) -> Result<(), CliError> {
 
     let started = Instant::now();
     let payload = create::scan(&payload_path, None).map_err(BenchError::from)?;
-    let piece_length = args.piece_size.unwrap_or_else(|| suggested_piece_length(args.size));
+    let piece_length = args
+        .piece_size
+        .unwrap_or_else(|| suggested_piece_length(args.size));
     let pieces = create::hash_pieces(&payload, piece_length, &|_| {}).map_err(BenchError::from)?;
-    let torrent =
-        create::build(&payload, piece_length, pieces, &TorrentOptions::default()).map_err(BenchError::from)?;
+    let torrent = create::build(&payload, piece_length, pieces, &TorrentOptions::default())
+        .map_err(BenchError::from)?;
     let meta = Arc::new(
-        Metainfo::from_bytes(&torrent)
-            .map_err(|e| BenchError::Torrent { who: "creating the torrent".into(), error: e.to_string() })?,
+        Metainfo::from_bytes(&torrent).map_err(|e| BenchError::Torrent {
+            who: "creating the torrent".into(),
+            error: e.to_string(),
+        })?,
     );
     let hashed = started.elapsed();
     let torrent_path = dir.path.join("bench.torrent");
-    create::write_atomically(&torrent_path, &torrent)
-        .map_err(|source| BenchError::Io { what: "cannot write", path: torrent_path, source })?;
+    create::write_atomically(&torrent_path, &torrent).map_err(|source| BenchError::Io {
+        what: "cannot write",
+        path: torrent_path,
+        source,
+    })?;
     println!(
         "payload:     generated in {:.2} s; torrent created in {:.2} s ({:.2} GB/s), {} pieces of {}",
         generated.as_secs_f64(),
@@ -141,12 +152,23 @@ pub fn run(args: BenchArgs, log: Logger) -> Result<(), CliError> {
         units::bytes(u64::from(meta.piece_length)),
     );
 
-    let leech_dirs: Vec<PathBuf> = (1..=leechers).map(|i| dir.path.join(format!("leecher-{i}"))).collect();
+    let leech_dirs: Vec<PathBuf> = (1..=leechers)
+        .map(|i| dir.path.join(format!("leecher-{i}")))
+        .collect();
     for d in &leech_dirs {
         make_dir(d)?;
     }
-    let timeout = Duration::from_secs(args.timeout.unwrap_or_else(|| default_timeout(args.size, leechers)));
-    let setup = Setup { meta, seed_dir, leech_dirs: leech_dirs.clone(), timeout, log };
+    let timeout = Duration::from_secs(
+        args.timeout
+            .unwrap_or_else(|| default_timeout(args.size, leechers)),
+    );
+    let setup = Setup {
+        meta,
+        seed_dir,
+        leech_dirs: leech_dirs.clone(),
+        timeout,
+        log,
+    };
     let report = actix_rt::System::new().block_on(transfer(setup))?;
     print_report(&report, args.size);
 
@@ -157,13 +179,20 @@ pub fn run(args: BenchArgs, log: Logger) -> Result<(), CliError> {
             None => {}
             Some(at) => {
                 failed += 1;
-                println!("leecher {}: its copy differs from the payload at byte {at}", i + 1);
+                println!(
+                    "leecher {}: its copy differs from the payload at byte {at}",
+                    i + 1
+                );
             }
         }
     }
     if failed > 0 {
         println!("verification: FAILED");
-        return Err(BenchError::Verification { failed, total: leechers }.into());
+        return Err(BenchError::Verification {
+            failed,
+            total: leechers,
+        }
+        .into());
     }
     println!("verification: passed ({leechers} of {leechers} copies identical to the payload, every byte compared)");
     if args.keep {
@@ -248,9 +277,19 @@ async fn run_engines(
     let deadline = tokio::time::Instant::now() + setup.timeout;
     let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
     let mut start_engine = |index: usize| -> Result<Addr<Engine>, BenchError> {
-        let config = EngineConfig { listen: loopback, ..EngineConfig::default() };
+        let config = EngineConfig {
+            listen: loopback,
+            ..EngineConfig::default()
+        };
         let engine = Engine::start(config, setup.log.new(o!("engine" => who(index))))?;
-        engine.do_send(Subscribe(Forwarder { engine: index, tx: tx.clone() }.start().recipient()));
+        engine.do_send(Subscribe(
+            Forwarder {
+                engine: index,
+                tx: tx.clone(),
+            }
+            .start()
+            .recipient(),
+        ));
         engines.push(engine.clone());
         Ok(engine)
     };
@@ -259,29 +298,53 @@ async fn run_engines(
     // The seeder checks its data first, so the leechers' clock measures the
     // transfer only.
     let seeder = start_engine(0)?;
-    let add = AddTorrent { meta: setup.meta.clone(), download_dir: setup.seed_dir.clone(), peers: Vec::new() };
+    let add = AddTorrent {
+        meta: setup.meta.clone(),
+        download_dir: setup.seed_dir.clone(),
+        peers: Vec::new(),
+    };
     let seed_id = seeder.send(add).await.map_err(gone)??;
     let mut ids: Vec<TorrentId> = vec![seed_id];
     loop {
         match next_alert(alerts, (deadline, setup.timeout), &[], &[]).await? {
-            (0, Alert::Checked { valid_pieces, total_pieces, .. }) => {
+            (
+                0,
+                Alert::Checked {
+                    valid_pieces,
+                    total_pieces,
+                    ..
+                },
+            ) => {
                 if valid_pieces != total_pieces {
-                    return Err(BenchError::SeederIncomplete { valid: valid_pieces, total: total_pieces });
+                    return Err(BenchError::SeederIncomplete {
+                        valid: valid_pieces,
+                        total: total_pieces,
+                    });
                 }
                 break;
             }
-            (index, Alert::TorrentError { error, .. }) => return Err(BenchError::Torrent { who: who(index), error }),
+            (index, Alert::TorrentError { error, .. }) => {
+                return Err(BenchError::Torrent {
+                    who: who(index),
+                    error,
+                })
+            }
             _ => {}
         }
     }
     let seed_addr = seeder.send(GetListenAddr).await.map_err(gone)?;
 
-    let leechers: Vec<Addr<Engine>> =
-        (1..=setup.leech_dirs.len()).map(&mut start_engine).collect::<Result<_, _>>()?;
+    let leechers: Vec<Addr<Engine>> = (1..=setup.leech_dirs.len())
+        .map(&mut start_engine)
+        .collect::<Result<_, _>>()?;
     let usage_before = getrusage(UsageWho::RUSAGE_SELF).ok();
     let started = Instant::now();
     for (engine, dir) in leechers.iter().zip(&setup.leech_dirs) {
-        let add = AddTorrent { meta: setup.meta.clone(), download_dir: dir.clone(), peers: vec![seed_addr] };
+        let add = AddTorrent {
+            meta: setup.meta.clone(),
+            download_dir: dir.clone(),
+            peers: vec![seed_addr],
+        };
         ids.push(engine.send(add).await.map_err(gone)??);
     }
 
@@ -293,7 +356,12 @@ async fn run_engines(
                 finished[index - 1].get_or_insert_with(|| started.elapsed());
             }
             (_, Alert::HashFailed { .. }) => hash_failures += 1,
-            (index, Alert::TorrentError { error, .. }) => return Err(BenchError::Torrent { who: who(index), error }),
+            (index, Alert::TorrentError { error, .. }) => {
+                return Err(BenchError::Torrent {
+                    who: who(index),
+                    error,
+                })
+            }
             _ => {}
         }
     }
@@ -308,7 +376,13 @@ async fn run_engines(
         ),
         _ => (Duration::ZERO, Duration::ZERO, 0),
     };
-    Ok(Report { finished: finished.into_iter().flatten().collect(), cpu_user, cpu_sys, peak_rss, hash_failures })
+    Ok(Report {
+        finished: finished.into_iter().flatten().collect(),
+        cpu_user,
+        cpu_sys,
+        peak_rss,
+        hash_failures,
+    })
 }
 
 /// A `timeval` as a `Duration` (negative values, which getrusage never
@@ -346,7 +420,10 @@ async fn next_alert(
 fn print_report(report: &Report, size: u64) {
     let mib = (1u64 << 20) as f64;
     let last = report.finished.iter().max().copied().unwrap_or_default();
-    println!("transfer:    {:.2} s from the leechers' start to the last one complete", last.as_secs_f64());
+    println!(
+        "transfer:    {:.2} s from the leechers' start to the last one complete",
+        last.as_secs_f64()
+    );
     for (i, t) in report.finished.iter().enumerate() {
         let secs = t.as_secs_f64().max(1e-9);
         println!(
@@ -371,20 +448,31 @@ fn print_report(report: &Report, size: u64) {
     );
     println!("peak rss:    {}", units::bytes(report.peak_rss));
     if report.hash_failures > 0 {
-        println!("hash fails:  {} pieces failed their check and were fetched again", report.hash_failures);
+        println!(
+            "hash fails:  {} pieces failed their check and were fetched again",
+            report.hash_failures
+        );
     }
     println!("note:        the seeder and the leechers share this process: CPU and memory are for all of them together");
 }
 
 /// Creates `path`.
 fn make_dir(path: &Path) -> Result<(), BenchError> {
-    fs::create_dir(path).map_err(|source| BenchError::Io { what: "cannot create", path: path.to_owned(), source })
+    fs::create_dir(path).map_err(|source| BenchError::Io {
+        what: "cannot create",
+        path: path.to_owned(),
+        source,
+    })
 }
 
 /// Writes `size` deterministic pseudo-random bytes to `path` (splitmix64:
 /// fast, and incompressible enough that no layer can cheat).
 fn write_payload(path: &Path, size: u64) -> Result<(), BenchError> {
-    let io_err = |source| BenchError::Io { what: "cannot write", path: path.to_owned(), source };
+    let io_err = |source| BenchError::Io {
+        what: "cannot write",
+        path: path.to_owned(),
+        source,
+    };
     let mut out = BufWriter::with_capacity(CHUNK, File::create(path).map_err(io_err)?);
     let mut rng = SplitMix64(SEED);
     let mut buf = vec![0u8; CHUNK];
@@ -395,7 +483,10 @@ fn write_payload(path: &Path, size: u64) -> Result<(), BenchError> {
         out.write_all(&buf[..n]).map_err(io_err)?;
         left -= n as u64;
     }
-    out.into_inner().map_err(|e| io_err(e.into_error()))?.sync_all().map_err(io_err)
+    out.into_inner()
+        .map_err(|e| io_err(e.into_error()))?
+        .sync_all()
+        .map_err(io_err)
 }
 
 /// The splitmix64 generator.
@@ -423,13 +514,23 @@ impl SplitMix64 {
 /// Streams both in chunks.
 fn first_difference(a: &Path, b: &Path) -> Result<Option<u64>, BenchError> {
     let open = |path: &Path| {
-        File::open(path).map_err(|source| BenchError::Io { what: "cannot read", path: path.to_owned(), source })
+        File::open(path).map_err(|source| BenchError::Io {
+            what: "cannot read",
+            path: path.to_owned(),
+            source,
+        })
     };
     let mut fa = open(a)?;
     let mut fb = match File::open(b) {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Some(0)),
-        Err(source) => return Err(BenchError::Io { what: "cannot read", path: b.to_owned(), source }),
+        Err(source) => {
+            return Err(BenchError::Io {
+                what: "cannot read",
+                path: b.to_owned(),
+                source,
+            })
+        }
     };
     let (mut ba, mut bb) = (vec![0u8; CHUNK], vec![0u8; CHUNK]);
     let mut offset = 0u64;
@@ -444,7 +545,11 @@ fn first_difference(a: &Path, b: &Path) -> Result<Option<u64>, BenchError> {
             path: b.to_owned(),
             source,
         })?;
-        if let Some(i) = ba[..na.min(nb)].iter().zip(&bb[..na.min(nb)]).position(|(x, y)| x != y) {
+        if let Some(i) = ba[..na.min(nb)]
+            .iter()
+            .zip(&bb[..na.min(nb)])
+            .position(|(x, y)| x != y)
+        {
             return Ok(Some(offset + i as u64));
         }
         if na != nb {
@@ -486,11 +591,21 @@ impl TempDir {
             .map_or(0, |d| d.subsec_nanos());
         let mut attempt = 0u32;
         loop {
-            let path = base.join(format!("torrix-bench-{}-{}", std::process::id(), nanos.wrapping_add(attempt)));
+            let path = base.join(format!(
+                "torrix-bench-{}-{}",
+                std::process::id(),
+                nanos.wrapping_add(attempt)
+            ));
             match fs::create_dir(&path) {
                 Ok(()) => return Ok(TempDir { path, keep }),
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists && attempt < 100 => attempt += 1,
-                Err(source) => return Err(BenchError::Io { what: "cannot create", path, source }),
+                Err(source) => {
+                    return Err(BenchError::Io {
+                        what: "cannot create",
+                        path,
+                        source,
+                    })
+                }
             }
         }
     }
@@ -533,6 +648,9 @@ mod tests {
         assert_eq!(first_difference(&a, &b).unwrap(), Some(CHUNK as u64 + 17));
         fs::write(&b, &data[..CHUNK + 3]).unwrap();
         assert_eq!(first_difference(&a, &b).unwrap(), Some(CHUNK as u64 + 3));
-        assert_eq!(first_difference(&a, &dir.path().join("none")).unwrap(), Some(0));
+        assert_eq!(
+            first_difference(&a, &dir.path().join("none")).unwrap(),
+            Some(0)
+        );
     }
 }

@@ -138,12 +138,20 @@ pub struct TorrentOptions {
 /// Runs the command.
 pub fn run(args: CreateArgs) -> Result<(), CliError> {
     let name = payload_name(&args.path)?;
-    let output = args.output.clone().unwrap_or_else(|| PathBuf::from(format!("{name}.torrent")));
+    let output = args
+        .output
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("{name}.torrent")));
     let payload = scan(&args.path, Some(&output))?;
     for path in &payload.skipped {
-        eprintln!("torrix: skipped {}: not a regular file (FIFO, socket or device)", path.display());
+        eprintln!(
+            "torrix: skipped {}: not a regular file (FIFO, socket or device)",
+            path.display()
+        );
     }
-    let piece_length = args.piece_size.unwrap_or_else(|| suggested_piece_length(payload.total_length));
+    let piece_length = args
+        .piece_size
+        .unwrap_or_else(|| suggested_piece_length(payload.total_length));
 
     let bar = progress_bar(payload.total_length);
     let started = Instant::now();
@@ -153,7 +161,9 @@ pub fn run(args: CreateArgs) -> Result<(), CliError> {
     let elapsed = started.elapsed();
 
     let creation_date = args.date.then(|| {
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
         i64::try_from(now.as_secs()).unwrap_or(i64::MAX)
     });
     let options = TorrentOptions {
@@ -163,8 +173,13 @@ pub fn run(args: CreateArgs) -> Result<(), CliError> {
         creation_date,
     };
     let torrent = build(&payload, piece_length, pieces, &options)?;
-    let meta = Metainfo::from_bytes(&torrent).map_err(torrix_proto::CreateError::from).map_err(CreateError::from)?;
-    write_atomically(&output, &torrent).map_err(|source| CliError::Write { path: output.clone(), source })?;
+    let meta = Metainfo::from_bytes(&torrent)
+        .map_err(torrix_proto::CreateError::from)
+        .map_err(CreateError::from)?;
+    write_atomically(&output, &torrent).map_err(|source| CliError::Write {
+        path: output.clone(),
+        source,
+    })?;
 
     let secs = elapsed.as_secs_f64().max(1e-9);
     println!(
@@ -203,7 +218,10 @@ fn progress_bar(total: u64) -> ProgressBar {
 /// The torrent name for `path`: its last component as given (so a link keeps
 /// the name the user sees), or the real directory's name for `.` and `..`.
 pub fn payload_name(path: &Path) -> Result<String, CreateError> {
-    let read_err = |source| CreateError::Read { path: path.to_owned(), source };
+    let read_err = |source| CreateError::Read {
+        path: path.to_owned(),
+        source,
+    };
     let name = match path.file_name() {
         Some(name) => name.to_owned(),
         None => fs::canonicalize(path)
@@ -212,7 +230,8 @@ pub fn payload_name(path: &Path) -> Result<String, CreateError> {
             .ok_or_else(|| CreateError::NoName(path.to_owned()))?
             .to_owned(),
     };
-    name.into_string().map_err(|_| CreateError::NotUtf8(path.to_owned()))
+    name.into_string()
+        .map_err(|_| CreateError::NotUtf8(path.to_owned()))
 }
 
 /// Finds the files to share under `path` (see the module docs for what is
@@ -220,13 +239,21 @@ pub fn payload_name(path: &Path) -> Result<String, CreateError> {
 /// tree: the `.torrent` being written must not describe itself.
 pub fn scan(path: &Path, exclude: Option<&Path>) -> Result<Payload, CreateError> {
     let name = payload_name(path)?;
-    let read_err = |source| CreateError::Read { path: path.to_owned(), source };
+    let read_err = |source| CreateError::Read {
+        path: path.to_owned(),
+        source,
+    };
     let meta = fs::metadata(path).map_err(read_err)?;
     if meta.is_file() {
         if meta.len() == 0 {
             return Err(CreateError::Empty(path.to_owned()));
         }
-        let file = PayloadFile { fs_path: path.to_owned(), components: Vec::new(), length: meta.len(), offset: 0 };
+        let file = PayloadFile {
+            fs_path: path.to_owned(),
+            components: Vec::new(),
+            length: meta.len(),
+            offset: 0,
+        };
         return Ok(Payload {
             name,
             single_file: true,
@@ -241,9 +268,16 @@ pub fn scan(path: &Path, exclude: Option<&Path>) -> Result<Payload, CreateError>
 
     let root = fs::canonicalize(path).map_err(read_err)?;
     let exclude = exclude.and_then(absolute_output);
-    let mut walk = Walk { root: &root, exclude: exclude.as_deref(), files: Vec::new(), skipped: Vec::new() };
+    let mut walk = Walk {
+        root: &root,
+        exclude: exclude.as_deref(),
+        files: Vec::new(),
+        skipped: Vec::new(),
+    };
     walk.dir(&root, &mut Vec::new())?;
-    let Walk { mut files, skipped, .. } = walk;
+    let Walk {
+        mut files, skipped, ..
+    } = walk;
 
     files.sort_unstable_by(|a, b| a.components.cmp(&b.components));
     let mut offset = 0u64;
@@ -256,7 +290,13 @@ pub fn scan(path: &Path, exclude: Option<&Path>) -> Result<Payload, CreateError>
     if offset == 0 {
         return Err(CreateError::Empty(path.to_owned()));
     }
-    Ok(Payload { name, single_file: false, files, total_length: offset, skipped })
+    Ok(Payload {
+        name,
+        single_file: false,
+        files,
+        total_length: offset,
+        skipped,
+    })
 }
 
 /// Where `output` will be, as an absolute path through canonical directories,
@@ -289,7 +329,10 @@ impl Walk<'_> {
         for entry in fs::read_dir(dir).map_err(read_err(dir))? {
             let entry = entry.map_err(read_err(dir))?;
             let path = entry.path();
-            let name = entry.file_name().into_string().map_err(|_| CreateError::NotUtf8(path.clone()))?;
+            let name = entry
+                .file_name()
+                .into_string()
+                .map_err(|_| CreateError::NotUtf8(path.clone()))?;
             let kind = entry.file_type().map_err(read_err(&path))?;
             let length = if kind.is_dir() {
                 rel.push(name);
@@ -312,7 +355,12 @@ impl Walk<'_> {
             };
             let mut components = rel.clone();
             components.push(name);
-            self.files.push(PayloadFile { fs_path: path, components, length, offset: 0 });
+            self.files.push(PayloadFile {
+                fs_path: path,
+                components,
+                length,
+                offset: 0,
+            });
         }
         Ok(())
     }
@@ -322,7 +370,10 @@ impl Walk<'_> {
     fn link_target(&mut self, link: &Path) -> Result<Option<u64>, CreateError> {
         let target = fs::canonicalize(link).map_err(|source| match source.kind() {
             io::ErrorKind::NotFound => CreateError::BrokenLink(link.to_owned()),
-            _ => CreateError::Read { path: link.to_owned(), source },
+            _ => CreateError::Read {
+                path: link.to_owned(),
+                source,
+            },
         })?;
         if !target.starts_with(self.root) {
             return Err(CreateError::LinkLeavesTree {
@@ -331,7 +382,10 @@ impl Walk<'_> {
                 root: self.root.to_owned(),
             });
         }
-        let meta = fs::metadata(&target).map_err(|source| CreateError::Read { path: link.to_owned(), source })?;
+        let meta = fs::metadata(&target).map_err(|source| CreateError::Read {
+            path: link.to_owned(),
+            source,
+        })?;
         if meta.is_dir() {
             Err(CreateError::LinkToDirectory(link.to_owned()))
         } else if meta.is_file() {
@@ -378,7 +432,10 @@ pub fn hash_pieces(
             .collect();
         workers
             .into_iter()
-            .map(|w| w.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+            .map(|w| {
+                w.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
             .collect()
     });
 
@@ -404,7 +461,10 @@ fn hash_range(
     }
     // A piece length is at most 256 MiB, which fits any usize we run on.
     let mut buf = vec![0u8; usize::try_from(piece_length).unwrap_or(usize::MAX)];
-    let mut reader = SpanReader { files: &payload.files, open: None };
+    let mut reader = SpanReader {
+        files: &payload.files,
+        open: None,
+    };
     for piece in range {
         if stop.load(Ordering::Relaxed) {
             break;
@@ -429,21 +489,33 @@ impl SpanReader<'_> {
     /// Fills `buf` with the data at `offset` in the concatenation.
     fn read(&mut self, mut offset: u64, mut buf: &mut [u8]) -> Result<(), CreateError> {
         // The first file that ends after `offset` (zero-length files never do).
-        let mut index = self.files.partition_point(|f| f.offset + f.length <= offset);
+        let mut index = self
+            .files
+            .partition_point(|f| f.offset + f.length <= offset);
         while !buf.is_empty() {
             let Some(entry) = self.files.get(index) else {
                 // The scan's total says there is more data: cannot happen
                 // unless the list was edited, so report rather than panic.
-                let last = self.files.last().map(|f| f.fs_path.clone()).unwrap_or_default();
+                let last = self
+                    .files
+                    .last()
+                    .map(|f| f.fs_path.clone())
+                    .unwrap_or_default();
                 return Err(CreateError::Changed(last));
             };
             let within = offset - entry.offset;
-            let n = usize::try_from(entry.length - within).map_or(buf.len(), |left| left.min(buf.len()));
+            let n = usize::try_from(entry.length - within)
+                .map_or(buf.len(), |left| left.min(buf.len()));
             let (now, rest) = buf.split_at_mut(n);
-            self.file(index)?.read_exact_at(now, within).map_err(|source| match source.kind() {
-                io::ErrorKind::UnexpectedEof => CreateError::Changed(entry.fs_path.clone()),
-                _ => CreateError::Read { path: entry.fs_path.clone(), source },
-            })?;
+            self.file(index)?
+                .read_exact_at(now, within)
+                .map_err(|source| match source.kind() {
+                    io::ErrorKind::UnexpectedEof => CreateError::Changed(entry.fs_path.clone()),
+                    _ => CreateError::Read {
+                        path: entry.fs_path.clone(),
+                        source,
+                    },
+                })?;
             buf = rest;
             offset += n as u64;
             index += 1;
@@ -458,7 +530,10 @@ impl SpanReader<'_> {
             Some((open, file)) if open == index => file,
             _ => {
                 let entry = &self.files[index];
-                let read_err = |source| CreateError::Read { path: entry.fs_path.clone(), source };
+                let read_err = |source| CreateError::Read {
+                    path: entry.fs_path.clone(),
+                    source,
+                };
                 let file = File::open(&entry.fs_path).map_err(read_err)?;
                 if file.metadata().map_err(read_err)?.len() != entry.length {
                     return Err(CreateError::Changed(entry.fs_path.clone()));
@@ -480,11 +555,20 @@ pub fn build(
     let builder = if payload.single_file {
         TorrentBuilder::single_file(&payload.name, payload.total_length, piece_length, pieces)
     } else {
-        let files = payload.files.iter().map(|f| (f.components.clone(), f.length));
+        let files = payload
+            .files
+            .iter()
+            .map(|f| (f.components.clone(), f.length));
         TorrentBuilder::multi_file(&payload.name, files, piece_length, pieces)
     };
     let mut builder = builder
-        .announce_tiers(options.trackers.iter().map(|url| vec![url.clone()]).collect())
+        .announce_tiers(
+            options
+                .trackers
+                .iter()
+                .map(|url| vec![url.clone()])
+                .collect(),
+        )
         .created_by(CREATED_BY)
         .private(options.private);
     if let Some(comment) = &options.comment {
@@ -524,7 +608,9 @@ mod tests {
 
     /// The piece hashes of `data` computed the obvious way.
     fn reference_hashes(data: &[u8], piece_length: usize) -> Vec<[u8; 20]> {
-        data.chunks(piece_length).map(|p| Sha1::digest(p).into()).collect()
+        data.chunks(piece_length)
+            .map(|p| Sha1::digest(p).into())
+            .collect()
     }
 
     #[test]
@@ -532,8 +618,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("tree");
         // Sizes chosen so pieces straddle files, including empty ones.
-        let parts: [(&str, usize); 5] =
-            [("a", 70_000), ("b/empty", 0), ("b/c", 1), ("b/d", 16_384 * 3 + 5), ("z", 40_000)];
+        let parts: [(&str, usize); 5] = [
+            ("a", 70_000),
+            ("b/empty", 0),
+            ("b/c", 1),
+            ("b/d", 16_384 * 3 + 5),
+            ("z", 40_000),
+        ];
         let mut all = Vec::new();
         for (i, (rel, len)) in parts.iter().enumerate() {
             let data: Vec<u8> = (0..*len).map(|j| (j * 31 + i * 7) as u8).collect();
@@ -541,7 +632,11 @@ mod tests {
             all.extend_from_slice(&data);
         }
         let payload = scan(&root, None).unwrap();
-        let order: Vec<String> = payload.files.iter().map(|f| f.components.join("/")).collect();
+        let order: Vec<String> = payload
+            .files
+            .iter()
+            .map(|f| f.components.join("/"))
+            .collect();
         assert_eq!(order, ["a", "b/c", "b/d", "b/empty", "z"]);
         // Reorder the reference data to torrent order: a, b/c, b/d, b/empty, z.
         let mut expected_data = Vec::new();
@@ -551,7 +646,10 @@ mod tests {
         assert_eq!(expected_data.len(), all.len());
         for piece_length in [16_384u32, 32_768, 1 << 20] {
             let hashes = hash_pieces(&payload, piece_length, &|_| {}).unwrap();
-            assert_eq!(hashes, reference_hashes(&expected_data, piece_length as usize));
+            assert_eq!(
+                hashes,
+                reference_hashes(&expected_data, piece_length as usize)
+            );
         }
     }
 
@@ -563,7 +661,11 @@ mod tests {
             write(&root.join(rel), b"x");
         }
         let payload = scan(&root, None).unwrap();
-        let order: Vec<String> = payload.files.iter().map(|f| f.components.join("/")).collect();
+        let order: Vec<String> = payload
+            .files
+            .iter()
+            .map(|f| f.components.join("/"))
+            .collect();
         // "a" < "a b" < "a-c" component-wise; uppercase sorts first in bytes.
         assert_eq!(order, ["B", "a/a", "a/b", "a b", "a-c"]);
     }
@@ -579,7 +681,10 @@ mod tests {
 
         write(&dir.path().join("secret"), b"s");
         std::os::unix::fs::symlink("../secret", root.join("out")).unwrap();
-        assert!(matches!(scan(&root, None), Err(CreateError::LinkLeavesTree { .. })));
+        assert!(matches!(
+            scan(&root, None),
+            Err(CreateError::LinkLeavesTree { .. })
+        ));
         fs::remove_file(root.join("out")).unwrap();
 
         std::os::unix::fs::symlink("missing", root.join("broken")).unwrap();
@@ -587,7 +692,10 @@ mod tests {
         fs::remove_file(root.join("broken")).unwrap();
 
         std::os::unix::fs::symlink(".", root.join("loop")).unwrap();
-        assert!(matches!(scan(&root, None), Err(CreateError::LinkToDirectory(_))));
+        assert!(matches!(
+            scan(&root, None),
+            Err(CreateError::LinkToDirectory(_))
+        ));
     }
 
     #[test]
@@ -598,7 +706,11 @@ mod tests {
         write(&root.join("t.torrent"), b"old torrent");
         nix::unistd::mkfifo(&root.join("pipe"), nix::sys::stat::Mode::S_IRWXU).unwrap();
         let payload = scan(&root, Some(&root.join("t.torrent"))).unwrap();
-        let names: Vec<String> = payload.files.iter().map(|f| f.components.join("/")).collect();
+        let names: Vec<String> = payload
+            .files
+            .iter()
+            .map(|f| f.components.join("/"))
+            .collect();
         assert_eq!(names, ["data"]);
         assert_eq!(payload.skipped, [root.canonicalize().unwrap().join("pipe")]);
     }
@@ -611,7 +723,10 @@ mod tests {
         assert!(matches!(scan(&root, None), Err(CreateError::Empty(_))));
         write(&root.join("zero"), b"");
         assert!(matches!(scan(&root, None), Err(CreateError::Empty(_))));
-        assert!(matches!(scan(&root.join("zero"), None), Err(CreateError::Empty(_))));
+        assert!(matches!(
+            scan(&root.join("zero"), None),
+            Err(CreateError::Empty(_))
+        ));
     }
 
     #[test]
@@ -621,6 +736,9 @@ mod tests {
         write(&file, &[1u8; 50_000]);
         let payload = scan(&file, None).unwrap();
         fs::write(&file, [1u8; 10]).unwrap();
-        assert!(matches!(hash_pieces(&payload, 16_384, &|_| {}), Err(CreateError::Changed(_))));
+        assert!(matches!(
+            hash_pieces(&payload, 16_384, &|_| {}),
+            Err(CreateError::Changed(_))
+        ));
     }
 }

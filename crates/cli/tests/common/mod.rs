@@ -76,7 +76,12 @@ pub fn stderr(o: &Output) -> String {
 /// `needles`, and that nothing panicked.
 pub fn assert_fails(o: &Output, code: i32, needles: &[&str]) {
     let err = stderr(o);
-    assert_eq!(o.status.code(), Some(code), "exit status; stderr:\n{err}\nstdout:\n{}", stdout(o));
+    assert_eq!(
+        o.status.code(),
+        Some(code),
+        "exit status; stderr:\n{err}\nstdout:\n{}",
+        stdout(o)
+    );
     for needle in needles {
         assert!(err.contains(needle), "stderr lacks {needle:?}:\n{err}");
     }
@@ -85,7 +90,13 @@ pub fn assert_fails(o: &Output, code: i32, needles: &[&str]) {
 
 /// Asserts `o` exited 0 without panicking; returns stdout.
 pub fn assert_ok(o: &Output) -> String {
-    assert_eq!(o.status.code(), Some(0), "exit status; stderr:\n{}\nstdout:\n{}", stderr(o), stdout(o));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "exit status; stderr:\n{}\nstdout:\n{}",
+        stderr(o),
+        stdout(o)
+    );
     assert_no_panic(o);
     stdout(o)
 }
@@ -93,7 +104,10 @@ pub fn assert_ok(o: &Output) -> String {
 /// No panic message or backtrace hint on stderr.
 pub fn assert_no_panic(o: &Output) {
     let err = stderr(o);
-    assert!(!err.contains("panicked") && !err.contains("RUST_BACKTRACE"), "panic:\n{err}");
+    assert!(
+        !err.contains("panicked") && !err.contains("RUST_BACKTRACE"),
+        "panic:\n{err}"
+    );
 }
 
 /// Writes `data` at `root/rel`, creating directories.
