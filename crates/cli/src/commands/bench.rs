@@ -51,6 +51,9 @@ pub enum BenchError {
         /// Why it failed.
         source: io::Error,
     },
+    /// The torrent could not be created.
+    #[error("cannot create the benchmark's torrent: {0}")]
+    Create(#[from] CreateError),
     /// An engine could not start or refused the torrent.
     #[error("{0}")]
     Engine(#[from] EngineError),
@@ -94,20 +97,10 @@ pub enum BenchError {
     },
 }
 
-impl From<CreateError> for BenchError {
-    fn from(e: CreateError) -> Self {
-        // Creation failures in bench are about its own temporary files.
-        BenchError::Torrent {
-            who: "creating the torrent".into(),
-            error: e.to_string(),
-        }
-    }
-}
-
 /// Runs the command.
 pub fn run(args: BenchArgs, log: Logger) -> Result<(), CliError> {
     let leechers = usize::from(args.leechers);
-    let dir = TempDir::new(args.keep)?;
+    let mut dir = TempDir::new(args.keep)?;
     println!(
         "torrix bench: {} payload, 1 seeder -> {leechers} leecher{} over 127.0.0.1, in {}",
         units::bytes(args.size),
@@ -123,26 +116,11 @@ pub fn run(args: BenchArgs, log: Logger) -> Result<(), CliError> {
     let generated = started.elapsed();
 
     let started = Instant::now();
-    let payload = create::scan(&payload_path, None).map_err(BenchError::from)?;
     let piece_length = args
         .piece_size
         .unwrap_or_else(|| suggested_piece_length(args.size));
-    let pieces = create::hash_pieces(&payload, piece_length, &|_| {}).map_err(BenchError::from)?;
-    let torrent = create::build(&payload, piece_length, pieces, &TorrentOptions::default())
-        .map_err(BenchError::from)?;
-    let meta = Arc::new(
-        Metainfo::from_bytes(&torrent).map_err(|e| BenchError::Torrent {
-            who: "creating the torrent".into(),
-            error: e.to_string(),
-        })?,
-    );
+    let meta = make_torrent(&payload_path, piece_length, &dir.path.join("bench.torrent"))?;
     let hashed = started.elapsed();
-    let torrent_path = dir.path.join("bench.torrent");
-    create::write_atomically(&torrent_path, &torrent).map_err(|source| BenchError::Io {
-        what: "cannot write",
-        path: torrent_path,
-        source,
-    })?;
     println!(
         "payload:     generated in {:.2} s; torrent created in {:.2} s ({:.2} GB/s), {} pieces of {}",
         generated.as_secs_f64(),
@@ -172,31 +150,58 @@ pub fn run(args: BenchArgs, log: Logger) -> Result<(), CliError> {
     let report = actix_rt::System::new().block_on(transfer(setup))?;
     print_report(&report, args.size);
 
+    let verified = verify_copies(&payload_path, &leech_dirs);
+    if args.keep || verified.is_err() {
+        // A failed run's files are evidence: keep them.
+        dir.keep = true;
+        println!("kept {}", dir.path.display());
+    }
+    verified?;
+    println!(
+        "verification: passed ({leechers} of {leechers} copies identical to the payload, every byte compared)"
+    );
+    Ok(())
+}
+
+/// Hashes the payload with the `create` code, writes the torrent to
+/// `torrent_path` (handy with `--keep`) and returns it parsed.
+fn make_torrent(
+    payload_path: &Path,
+    piece_length: u32,
+    torrent_path: &Path,
+) -> Result<Arc<Metainfo>, BenchError> {
+    let payload = create::scan(payload_path, None)?;
+    let pieces = create::hash_pieces(&payload, piece_length, &|_| {})?;
+    let torrent = create::build(&payload, piece_length, pieces, &TorrentOptions::default())?;
+    let meta = Metainfo::from_bytes(&torrent)
+        .map_err(|e| CreateError::Build(torrix_proto::CreateError::Invalid(e)))?;
+    create::write_atomically(torrent_path, &torrent).map_err(|source| BenchError::Io {
+        what: "cannot write",
+        path: torrent_path.to_owned(),
+        source,
+    })?;
+    Ok(Arc::new(meta))
+}
+
+/// Compares each leecher's copy with the payload, printing where a copy
+/// differs.
+fn verify_copies(payload_path: &Path, leech_dirs: &[PathBuf]) -> Result<(), BenchError> {
     let mut failed = 0;
     for (i, d) in leech_dirs.iter().enumerate() {
-        let copy = d.join(PAYLOAD_NAME);
-        match first_difference(&payload_path, &copy)? {
-            None => {}
-            Some(at) => {
-                failed += 1;
-                println!(
-                    "leecher {}: its copy differs from the payload at byte {at}",
-                    i + 1
-                );
-            }
+        if let Some(at) = first_difference(payload_path, &d.join(PAYLOAD_NAME))? {
+            failed += 1;
+            println!(
+                "leecher {}: its copy differs from the payload at byte {at}",
+                i + 1
+            );
         }
     }
     if failed > 0 {
         println!("verification: FAILED");
         return Err(BenchError::Verification {
             failed,
-            total: leechers,
-        }
-        .into());
-    }
-    println!("verification: passed ({leechers} of {leechers} copies identical to the payload, every byte compared)");
-    if args.keep {
-        println!("kept {}", dir.path.display());
+            total: leech_dirs.len(),
+        });
     }
     Ok(())
 }
@@ -268,6 +273,9 @@ fn who(index: usize) -> String {
     }
 }
 
+/// The transfer itself: the seeder checks its data, then the leechers start
+/// together and the clock runs until the last one is complete. Engines are
+/// pushed onto `engines` as they start so the caller can shut them down.
 async fn run_engines(
     setup: &Setup,
     tx: &mpsc::UnboundedSender<(usize, Alert)>,
