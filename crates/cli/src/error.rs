@@ -23,6 +23,12 @@ pub enum CliError {
         /// What is wrong with it.
         source: torrix_proto::MetainfoError,
     },
+    /// `torrix create` (or the torrent `torrix bench` makes) failed.
+    #[error(transparent)]
+    Create(#[from] crate::commands::create::CreateError),
+    /// `torrix bench` failed.
+    #[error(transparent)]
+    Bench(#[from] crate::commands::bench::BenchError),
     /// A magnet link was given where a file was expected.
     #[error("magnet links are not supported yet: pass the path of a .torrent file")]
     Magnet,

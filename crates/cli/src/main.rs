@@ -16,7 +16,6 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use args::{Cli, Command};
-use error::CliError;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -25,6 +24,8 @@ fn main() -> ExitCode {
         Command::Download(args) => commands::download::run(args, log),
         Command::Seed(args) => commands::seed::run(args, log),
         Command::Info(args) => commands::info::run(args),
+        Command::Create(args) => commands::create::run(args),
+        Command::Bench(args) => commands::bench::run(args, log),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
