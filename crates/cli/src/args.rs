@@ -193,7 +193,9 @@ fn parse_tracker(s: &str) -> Result<String, String> {
     let url = s.trim();
     let rest = ["http://", "https://", "udp://"].iter().find_map(|scheme| {
         let head = url.get(..scheme.len())?;
-        head.eq_ignore_ascii_case(scheme).then(|| url.get(scheme.len()..)).flatten()
+        head.eq_ignore_ascii_case(scheme)
+            .then(|| url.get(scheme.len()..))
+            .flatten()
     });
     match rest {
         Some(host) if !host.is_empty() && !host.starts_with('/') => Ok(url.to_owned()),
