@@ -23,6 +23,7 @@
 //! missing, or a peer fails to start, the test panics with the reason.
 
 mod compare;
+pub mod evil_peer;
 mod net;
 mod payload;
 mod peers;
@@ -33,6 +34,7 @@ mod tracker;
 mod util;
 
 pub use compare::{assert_same_file, assert_same_tree, compare_files, compare_trees};
+pub use evil_peer::{ScriptedSeeder, SeedBehaviour, WirePeer};
 pub use net::{free_port, lo};
 pub use payload::{
     make_multi_tree, make_payload, write_partial, MULTI_TREE_FILES, MULTI_TREE_NAME,
