@@ -65,9 +65,14 @@ fn make_torrents(dir: &std::path::Path, count: usize, size: usize) -> Vec<Arc<Me
     (0..count)
         .map(|i| {
             let name = format!("file-{i:05}.bin");
-            let data: Vec<u8> = (0..size).map(|j| (j as u64 * 31 + i as u64 * 7 % 251) as u8).collect();
+            let data: Vec<u8> = (0..size)
+                .map(|j| (j as u64 * 31 + i as u64 * 7 % 251) as u8)
+                .collect();
             std::fs::write(dir.join(&name), &data).expect("write payload");
-            let hashes = data.chunks(piece_length as usize).map(|c| Sha1::digest(c).into()).collect();
+            let hashes = data
+                .chunks(piece_length as usize)
+                .map(|c| Sha1::digest(c).into())
+                .collect();
             let bytes = TorrentBuilder::single_file(name, size as u64, piece_length, hashes)
                 .build()
                 .expect("valid torrent");
@@ -82,15 +87,25 @@ async fn start_all(
     torrents: &[Arc<Metainfo>],
     dir: &std::path::Path,
 ) -> (Addr<Engine>, mpsc::UnboundedReceiver<Alert>, f64) {
-    let config = EngineConfig { listen: "127.0.0.1:0".parse().unwrap(), ..EngineConfig::default() };
+    let config = EngineConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        ..EngineConfig::default()
+    };
     let log = slog::Logger::root(slog::Discard, slog::o!());
     let engine = Engine::start(config, log).expect("engine starts");
     let (tx, mut alerts) = mpsc::unbounded_channel();
-    engine.send(Subscribe(Forward(tx).start().recipient())).await.unwrap();
+    engine
+        .send(Subscribe(Forward(tx).start().recipient()))
+        .await
+        .unwrap();
     let started = Instant::now();
     for meta in torrents {
         engine
-            .send(AddTorrent { meta: meta.clone(), download_dir: dir.to_owned(), peers: vec![] })
+            .send(AddTorrent {
+                meta: meta.clone(),
+                download_dir: dir.to_owned(),
+                peers: vec![],
+            })
             .await
             .unwrap()
             .expect("torrent added");
@@ -109,12 +124,21 @@ async fn start_all(
 
 fn main() {
     let mut args = std::env::args().skip(1);
-    let count: usize = args.next().map(|a| a.parse().expect("COUNT")).unwrap_or(1000);
-    let size: usize = args.next().map(|a| a.parse().expect("SIZE_BYTES")).unwrap_or(64 * 1024);
+    let count: usize = args
+        .next()
+        .map(|a| a.parse().expect("COUNT"))
+        .unwrap_or(1000);
+    let size: usize = args
+        .next()
+        .map(|a| a.parse().expect("SIZE_BYTES"))
+        .unwrap_or(64 * 1024);
     let dir = tempfile::tempdir().expect("temp dir");
     let made = Instant::now();
     let torrents = make_torrents(dir.path(), count, size);
-    println!("made {count} torrents of {size} bytes in {:.2} s", made.elapsed().as_secs_f64());
+    println!(
+        "made {count} torrents of {size} bytes in {:.2} s",
+        made.elapsed().as_secs_f64()
+    );
 
     actix::System::new().block_on(async {
         let (engine, _alerts, first) = start_all(&torrents, dir.path()).await;

@@ -43,6 +43,14 @@ pub enum CliError {
     /// The engine refused or failed.
     #[error("{0}")]
     Engine(#[from] torrix::EngineError),
+    /// The data directory to seed from is not there.
+    #[error("cannot seed {name}: the data directory {dir} does not exist or is not a directory")]
+    MissingDataDir {
+        /// Torrent name.
+        name: String,
+        /// The directory given.
+        dir: PathBuf,
+    },
     /// Seeding needs complete data.
     #[error("cannot seed {name}: {valid} of {total} pieces ({percent:.1}%) of the data in {dir} are valid; the data is missing or corrupt")]
     IncompleteData {

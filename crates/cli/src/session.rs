@@ -61,12 +61,15 @@ pub struct Session {
 impl Session {
     /// Starts an engine listening where `args` says and adds the torrent.
     /// Must run inside an actix system.
+    /// `create_dir`: make the download directory if it is missing (a seed's
+    /// data directory must already exist).
     pub async fn start(
         args: &PeerArgs,
         meta: Arc<Metainfo>,
         log: Logger,
+        create_dir: bool,
     ) -> Result<Session, CliError> {
-        check_download_dir(&args.download_dir)?;
+        check_download_dir(&args.download_dir, create_dir)?;
         let config = EngineConfig {
             listen: args.listen,
             ..EngineConfig::default()
@@ -102,18 +105,19 @@ impl Session {
     }
 }
 
-fn check_download_dir(dir: &Path) -> Result<(), CliError> {
+fn check_download_dir(dir: &Path, create: bool) -> Result<(), CliError> {
     let err = |reason: String| CliError::DownloadDir {
         path: dir.to_owned(),
         reason,
     };
     match std::fs::metadata(dir) {
         Ok(m) if !m.is_dir() => Err(err("not a directory".into())),
-        Ok(m) if m.permissions().readonly() => Err(err("not writable".into())),
+        Ok(m) if create && m.permissions().readonly() => Err(err("not writable".into())),
         Ok(_) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && create => {
             std::fs::create_dir_all(dir).map_err(|e| err(format!("cannot create it: {e}")))
         }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(err("it does not exist".into())),
         Err(e) => Err(err(e.to_string())),
     }
 }

@@ -499,8 +499,12 @@ impl Peer {
         self.downloaded_tick += len;
         self.unreported_down += len;
         let Some(index) = self.downloads.iter().position(|d| d.piece == piece) else {
-            if self.recently_released.contains(&piece) || self.have.get(piece) {
+            if self.recently_released.contains(&piece) {
                 return; // a late block of a piece we gave up or finished elsewhere
+            }
+            self.unrequested_blocks += 1;
+            if self.have.get(piece) && self.unrequested_blocks <= MAX_UNREQUESTED_BLOCKS {
+                return; // tolerated, up to a point: some clients send a little unasked
             }
             return self.close(
                 ctx,

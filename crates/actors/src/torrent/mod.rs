@@ -504,8 +504,13 @@ impl Torrent {
         if tiers.is_empty() || self.tracker.is_some() {
             return;
         }
+        let mut config = self.config.tracker.clone();
+        let listen_ip = self.listen_addr.ip();
+        if config.local_ip.is_none() && !listen_ip.is_unspecified() {
+            config.local_ip = Some(listen_ip);
+        }
         let tracker = Tracker::new(
-            self.config.tracker.clone(),
+            config,
             tiers,
             self.meta.info_hash,
             self.config.peer_id,

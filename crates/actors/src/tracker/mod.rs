@@ -77,6 +77,10 @@ pub struct TrackerConfig {
     pub max_peers: usize,
     /// Largest HTTP response body read.
     pub max_response_size: usize,
+    /// Address announces are sent from (the engine's listen address when it
+    /// is a specific one), since trackers record the packet's source address
+    /// as the peer's. `None`: whatever the OS picks.
+    pub local_ip: Option<std::net::IpAddr>,
 }
 
 impl Default for TrackerConfig {
@@ -94,6 +98,7 @@ impl Default for TrackerConfig {
             backoff_max: Duration::from_secs(30 * 60),
             max_peers: MAX_PEERS,
             max_response_size: 1 << 20,
+            local_ip: None,
         }
     }
 }

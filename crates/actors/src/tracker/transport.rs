@@ -94,6 +94,9 @@ fn root_store() -> Arc<rustls::RootCertStore> {
 /// the first HTTPS request), a request timeout, few redirects.
 pub(crate) fn http_client(config: &TrackerConfig, log: &Logger) -> awc::Client {
     let mut connector = awc::Connector::new().timeout(config.announce_timeout);
+    if let Some(ip) = config.local_ip {
+        connector = connector.local_address(ip);
+    }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     match rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -183,13 +186,20 @@ pub(crate) async fn http_scrape(
 
 /// A UDP socket "connected" to the tracker (so the kernel drops datagrams
 /// from anyone else) and the tracker's address.
-async fn udp_socket(authority: &str) -> Result<(UdpSocket, SocketAddr), TrackerError> {
+async fn udp_socket(
+    authority: &str,
+    local_ip: Option<std::net::IpAddr>,
+) -> Result<(UdpSocket, SocketAddr), TrackerError> {
     let addr = tokio::net::lookup_host(authority)
         .await
         .map_err(|e| TrackerError::Resolve(format!("{authority}: {e}")))?
         .next()
         .ok_or_else(|| TrackerError::Resolve(format!("{authority}: no address")))?;
-    let bind: SocketAddr = if addr.is_ipv4() {
+    let bind: SocketAddr = if let Some(ip) = local_ip.filter(|ip| ip.is_ipv4() == addr.is_ipv4()) {
+        // Announce from the address peers should dial: trackers record the
+        // source address of the packet.
+        (ip, 0).into()
+    } else if addr.is_ipv4() {
         (std::net::Ipv4Addr::UNSPECIFIED, 0).into()
     } else {
         (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
@@ -268,7 +278,7 @@ pub(crate) async fn udp_announce(
     log: Logger,
 ) -> (Result<AnnounceResponse, TrackerError>, Option<ConnectionId>) {
     let attempt = async {
-        let (socket, addr) = udp_socket(&authority).await?;
+        let (socket, addr) = udp_socket(&authority, config.local_ip).await?;
         let conn = udp_connection_id(&socket, cached, &config, &log).await?;
         let tid = udp::transaction_id();
         let packet = udp::encode_announce(conn.id, tid, &req);
@@ -294,7 +304,7 @@ pub(crate) async fn udp_scrape(
     config: Arc<TrackerConfig>,
     log: Logger,
 ) -> Result<ScrapeStats, TrackerError> {
-    let (socket, _) = udp_socket(&authority).await?;
+    let (socket, _) = udp_socket(&authority, config.local_ip).await?;
     let conn = udp_connection_id(&socket, cached, &config, &log).await?;
     let tid = udp::transaction_id();
     let packet = udp::encode_scrape(conn.id, tid, &[info_hash])?;

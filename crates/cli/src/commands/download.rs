@@ -25,7 +25,7 @@ pub fn run(args: DownloadArgs, log: Logger) -> Result<(), CliError> {
     let meta = load_torrent(&args.peer.torrent_path())?;
     actix_rt::System::new().block_on(async move {
         let started = Instant::now();
-        let mut session = Session::start(&args.peer, meta, log).await?;
+        let mut session = Session::start(&args.peer, meta, log, true).await?;
         let mut progress = Progress::new(args.peer.quiet, session.meta.total_length);
         let mut signals = Signals::new();
         let mut ticker = tokio::time::interval(Duration::from_millis(500));

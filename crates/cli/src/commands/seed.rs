@@ -24,8 +24,14 @@ pub fn run(args: SeedArgs, log: Logger) -> Result<(), CliError> {
         );
     }
     let meta = load_torrent(&args.peer.torrent_path())?;
+    if !args.peer.download_dir.is_dir() {
+        return Err(CliError::MissingDataDir {
+            name: meta.name.clone(),
+            dir: args.peer.download_dir.clone(),
+        });
+    }
     actix_rt::System::new().block_on(async move {
-        let mut session = Session::start(&args.peer, meta, log).await?;
+        let mut session = Session::start(&args.peer, meta, log, false).await?;
         let mut progress = Progress::new(args.peer.quiet, session.meta.total_length);
         let mut signals = Signals::new();
         let mut ticker = tokio::time::interval(Duration::from_millis(500));
