@@ -231,6 +231,11 @@ impl Torrix {
     /// `torrix download` of `payload` from `seeder`, listening on a free
     /// loopback port. `run` numbers the output files.
     pub fn download(payload: &Payload, seeder: &Seeder, run: u32) -> Torrix {
+        Self::download_with(payload, seeder, run, &["-q"])
+    }
+
+    /// Like [`Torrix::download`], with `extra` arguments instead of `-q`.
+    pub fn download_with(payload: &Payload, seeder: &Seeder, run: u32, extra: &[&str]) -> Torrix {
         let out = |kind: &str| payload.tmp.path().join(format!("torrix-{run}.{kind}"));
         let (stdout, stderr) = (out("out"), out("err"));
         let child = Command::new(env!("CARGO_BIN_EXE_torrix"))
@@ -240,7 +245,8 @@ impl Torrix {
             .arg(payload.download_dir())
             .arg("-s")
             .arg(seeder.addr.to_string())
-            .args(["-l", "127.0.0.1:0", "-q"])
+            .args(["-l", "127.0.0.1:0"])
+            .args(extra)
             .stdin(Stdio::null())
             .stdout(File::create(&stdout).unwrap())
             .stderr(File::create(&stderr).unwrap())
