@@ -2,7 +2,6 @@
 //! seconds, then the summary; nothing but the summary with `--quiet`.
 //! (The terminal progress bar is checked by hand in tmux.)
 
-#[allow(dead_code)]
 mod resume_support;
 
 use std::time::Duration;
