@@ -326,8 +326,8 @@ impl Drop for Torrix {
     }
 }
 
-/// The numbers of `torrix download`'s summary line: `<verb> t: N bytes
-/// received in … ({X} of {Y} pieces verified (…)`.
+/// The numbers of `torrix download`'s summary line: `<verb> t: N bytes … M bytes
+/// received from peers, {X} of {Y} pieces verified (…)`.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Summary {
     /// `downloaded` or `stopped after`.
@@ -342,10 +342,13 @@ pub struct Summary {
 
 /// Parses the summary line from a run's stdout; fails the test if absent.
 pub fn summary(finished: &Finished) -> Summary {
+    // `{verb} t: {N} bytes in {S} s ({R} MiB/s), {M} bytes received from peers,
+    // {X} of {Y} pieces verified ({size})`
     let parse = |line: &str| -> Option<Summary> {
         let (head, rest) = line.split_once(" t: ")?;
-        let received = rest.split(' ').next()?.parse().ok()?;
-        let tail = rest.rsplit_once("), ")?.1;
+        let (before, _) = rest.split_once(" bytes received from peers, ")?;
+        let received = before.rsplit(' ').next()?.parse().ok()?;
+        let (_, tail) = rest.split_once(" bytes received from peers, ")?;
         let mut words = tail.split(' ');
         let verified = words.next()?.parse().ok()?;
         let pieces = words.nth(1)?.parse().ok()?;
