@@ -1,6 +1,6 @@
 #!/bin/bash
 # The project's one test command (run from anywhere): dependencies, formatting, lints,
-# release build of the CLI, every test (nextest), doc tests. Every step runs even if an
+# release build of the CLI, every test (nextest), doc tests, torrix-proto's API docs. Every step runs even if an
 # earlier one failed (except install-deps, without which nothing can work), so one run
 # shows every problem; the exit status is non-zero if any step failed.
 set -euo pipefail
@@ -29,6 +29,7 @@ step "release build of torrix" cargo build --release --locked -p torrix-cli
 export TORRIX_BIN="$PWD/target/release/torrix"
 step "cargo nextest" cargo nextest run --workspace --locked --profile ci --no-fail-fast
 step "doc tests" cargo test --workspace --locked --doc
+RUSTDOCFLAGS="-D warnings" step "API docs (torrix-proto)" cargo doc --locked --no-deps -p torrix-proto
 
 echo
 if ((${#failed[@]})); then
