@@ -29,7 +29,7 @@ step "release build of torrix" cargo build --release --locked -p torrix-cli
 export TORRIX_BIN="$PWD/target/release/torrix"
 step "cargo nextest" cargo nextest run --workspace --locked --profile ci --no-fail-fast
 step "doc tests" cargo test --workspace --locked --doc
-RUSTDOCFLAGS="-D warnings" step "API docs (torrix-proto)" cargo doc --locked --no-deps -p torrix-proto
+step "API docs (torrix-proto)" env RUSTDOCFLAGS="-D warnings" cargo doc --locked --no-deps -p torrix-proto
 
 echo
 if ((${#failed[@]})); then
