@@ -23,7 +23,9 @@ use slog::{debug, o, Logger};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::TcpStream;
-use torrix_proto::wire::{encode, Handshake, Message, HANDSHAKE_LEN};
+use torrix_proto::wire::{
+    encode, ExtensionHandshake, Handshake, Message, EXTENSION_HANDSHAKE_ID, HANDSHAKE_LEN,
+};
 use torrix_proto::{Bitfield, BlockRef, InfoHash, Layout};
 
 pub use download::{BlockOutcome, PartialPiece, PieceDownload};
@@ -260,6 +262,17 @@ impl Peer {
             fast: self.fast,
         });
         self.send_have_state();
+        if remote.reserved.extension_protocol() {
+            let ours = ExtensionHandshake {
+                reqq: Some(i64::try_from(self.config.max_upload_queue).unwrap_or(i64::MAX)),
+                v: Some(concat!("torrix ", env!("CARGO_PKG_VERSION")).to_string()),
+                ..ExtensionHandshake::default()
+            };
+            self.send(&Message::Extended {
+                id: EXTENSION_HANDSHAKE_ID,
+                payload: ours.encode(),
+            });
+        }
         self.flush(ctx);
         ctx.run_interval(Duration::from_secs(1), |act, ctx| act.tick(ctx));
     }
@@ -399,6 +412,17 @@ impl Peer {
                 self.on_reject(block);
             }
             Message::Port(_) | Message::Suggest { .. } | Message::AllowedFast { .. } => {}
+            Message::Extended {
+                id: EXTENSION_HANDSHAKE_ID,
+                payload,
+            } => match ExtensionHandshake::decode(&payload) {
+                Ok(theirs) => {
+                    if let Some(q) = theirs.request_queue(self.config.max_requests_per_peer) {
+                        self.pipeline.limit(q);
+                    }
+                }
+                Err(e) => debug!(self.log, "ignoring extension handshake"; "error" => %e),
+            },
             Message::Extended { .. } => {}
         }
     }

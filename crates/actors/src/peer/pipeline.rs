@@ -67,6 +67,13 @@ impl Pipeline {
         self.last_rate = rate;
     }
 
+    /// The peer queues at most `max` requests (its BEP 10 `reqq`): never
+    /// keep more in flight than that.
+    pub fn limit(&mut self, max: u32) {
+        self.max = self.max.min(max.max(1));
+        self.depth = self.depth.min(self.max);
+    }
+
     /// Requests timed out or the peer choked us: leave slow start, halve.
     pub fn on_congestion(&mut self) {
         self.slow_start = false;
@@ -100,6 +107,18 @@ mod tests {
         assert_eq!(p.depth(), 250);
         p.on_tick(0.0, Duration::from_millis(500));
         assert_eq!(p.depth(), MIN_DEPTH);
+    }
+
+    #[test]
+    fn the_peers_request_queue_caps_the_depth() {
+        let mut p = Pipeline::new(1000);
+        p.on_tick(1e9, Duration::from_millis(500));
+        p.on_tick(1e9, Duration::from_millis(500));
+        assert_eq!(p.depth(), 1000);
+        p.limit(250);
+        assert_eq!(p.depth(), 250);
+        p.on_tick(1e9, Duration::from_millis(500));
+        assert_eq!(p.depth(), 250);
     }
 
     #[test]

@@ -5,11 +5,13 @@
 //! stream of bytes into [`Message`]s, and [`encode`] writes them back.
 
 mod codec;
+mod extension;
 mod fast;
 mod handshake;
 mod message;
 
 pub use codec::{encode, encode_piece_header, Decoder, DEFAULT_MAX_MESSAGE_LEN};
+pub use extension::{ExtensionError, ExtensionHandshake, EXTENSION_HANDSHAKE_ID};
 pub use fast::allowed_fast_set;
 pub use handshake::{Handshake, Reserved, HANDSHAKE_LEN, PROTOCOL};
 pub use message::{Message, MessageId};
