@@ -257,7 +257,6 @@ impl Handler<AddTorrent> for Engine {
         let setup = TorrentSetup {
             id,
             meta: msg.meta.clone(),
-            download_dir: msg.download_dir,
             resume_path,
             storage,
             disk: self.disk.clone(),

@@ -127,8 +127,6 @@ pub struct TorrentSetup {
     pub id: TorrentId,
     /// The parsed torrent.
     pub meta: Arc<Metainfo>,
-    /// Where the files live.
-    pub download_dir: PathBuf,
     /// The resume file (see [`resume`](crate::resume)).
     pub resume_path: PathBuf,
     /// The torrent's files.
@@ -226,7 +224,6 @@ impl Torrent {
         for p in setup.peers {
             addrs.insert(p, AddrInfo::default());
         }
-        let _ = &setup.download_dir;
         Torrent {
             id: setup.id,
             meta: setup.meta,

@@ -1,16 +1,19 @@
 //! Fuzzes the peer wire decoder: arbitrary bytes, split into arbitrary
-//! chunks, must never panic, and the handshake parser must not either.
+//! chunks, must never panic, and neither must the handshake and extension
+//! handshake parsers.
 #![no_main]
 
 use bytes::BytesMut;
 use libfuzzer_sys::fuzz_target;
-use torrix_proto::wire::{decode_handshake, Decoder};
+use torrix_proto::wire::{Decoder, ExtensionHandshake, Handshake};
 
 /// Small enough that the fuzzer can reach the length limit.
 const MAX_MESSAGE_LEN: u32 = 1 << 16;
 
 fuzz_target!(|data: &[u8]| {
-    let _ = decode_handshake(data);
+    let _ = Handshake::parse(data);
+    let _ = Handshake::decode(&mut BytesMut::from(data));
+    let _ = ExtensionHandshake::decode(data);
 
     // The first byte picks a chunk size, so messages get split at every
     // possible boundary across runs.
