@@ -13,7 +13,8 @@ noisy machine hits every contender alike:
   torrix->torrix
 
 Wall time is measured from the leecher's process start to its exit (start-up
-included, for both programs alike). CPU (user+sys) and peak RSS of each leecher come
+included, for both programs alike); after each run, untimed, the download is deleted
+and `sync` run, so one run's pending writeback does not land on the next. CPU (user+sys) and peak RSS of each leecher come
 from wait4(). The seeders' peak RSS is read when they are stopped at the end. Every
 download is compared byte for byte with the payload. Prints medians and ratios
 against lt->lt. Timing is never asserted: this is a measurement, not a test.
@@ -147,6 +148,10 @@ def main():
                 if not filecmp.cmp(payload, got, shallow=False):
                     sys.exit(f"{name}: downloaded data differs from the payload")
                 results[name].append((wall, cpu, rss))
+                # Untimed: write back what this run left dirty (libtorrent never
+                # fsyncs), so it does not slow whichever scenario comes next.
+                shutil.rmtree(out_dir, ignore_errors=True)
+                os.sync()
                 print(f"round {r + 1} {name:15} wall {wall:6.2f} s  cpu {cpu:5.2f} s  rss {rss / 1024:7.1f} MiB",
                       flush=True)
     finally:
