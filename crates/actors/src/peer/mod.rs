@@ -163,6 +163,10 @@ pub struct Peer {
     uploads: UploadQueue,
     /// Pieces we told the peer it may request while choked (BEP 6).
     allowed_fast: Vec<u32>,
+    /// Bytes the current upload slot may send before we report it used up.
+    upload_quota: Option<u64>,
+    /// Payload sent since the peer was last unchoked.
+    sent_since_unchoke: u64,
     bad_requests: u32,
 
     // Accounting.
@@ -188,7 +192,10 @@ impl Peer {
             storage: setup.storage,
             log: setup.log.new(o!("peer" => remote.to_string())),
             pipeline: Pipeline::new(setup.config.max_requests_per_peer),
-            uploads: UploadQueue::new(setup.config.max_upload_queue),
+            uploads: UploadQueue::new(
+                setup.config.max_upload_queue,
+                setup.shared.layout.piece_length(),
+            ),
             shared: setup.shared,
             config: setup.config,
             remote,
@@ -219,6 +226,8 @@ impl Peer {
             last_block_at: now,
             bad_requests: 0,
             allowed_fast: Vec::new(),
+            upload_quota: None,
+            sent_since_unchoke: 0,
             downloaded_tick: 0,
             unreported_down: 0,
             uploaded_tick: 0,
@@ -771,7 +780,15 @@ impl Peer {
             self.push_ctrl();
             self.out_bytes += data.len();
             self.uploaded_tick += data.len() as u64;
+            self.sent_since_unchoke += data.len() as u64;
             self.out.push_back(data);
+        }
+        if self
+            .upload_quota
+            .is_some_and(|q| self.sent_since_unchoke >= q)
+        {
+            self.upload_quota = None;
+            self.torrent.do_send(QuotaReached { key: self.key });
         }
         for piece in self.uploads.start_reads() {
             self.read_piece(piece, ctx);
@@ -949,6 +966,7 @@ impl Handler<SetChoke> for Peer {
         self.am_choking = msg.choke;
         if msg.choke {
             self.send(&Message::Choke);
+            self.uploads.clear_cache(); // its memory is better spent on unchoked peers
             for block in self.uploads.drain() {
                 if self.allowed_fast.contains(&block.piece) {
                     self.uploads.push(block);
@@ -958,6 +976,8 @@ impl Handler<SetChoke> for Peer {
             }
         } else {
             self.bad_requests = 0;
+            self.upload_quota = msg.quota;
+            self.sent_since_unchoke = 0;
             self.send(&Message::Unchoke);
         }
         self.flush(ctx);

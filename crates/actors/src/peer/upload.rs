@@ -10,10 +10,11 @@ use std::collections::VecDeque;
 use bytes::Bytes;
 use torrix_proto::BlockRef;
 
-/// Piece reads kept in flight ahead of the sending position.
+/// Most piece reads kept in flight ahead of the sending position.
 pub const READ_AHEAD: usize = 4;
-/// Whole pieces kept per connection for answering requests.
-const CACHED_PIECES: usize = READ_AHEAD + 2;
+/// Bytes of whole pieces a connection keeps for answering requests (at least
+/// two pieces, however large).
+const CACHE_BYTES: usize = 2 << 20;
 /// How far into the request queue read-ahead looks.
 const LOOKAHEAD_REQUESTS: usize = 256;
 
@@ -23,18 +24,27 @@ pub struct UploadQueue {
     queue: VecDeque<BlockRef>,
     max: usize,
     cache: VecDeque<(u32, Bytes)>,
+    /// Pieces the cache holds at most.
+    cache_pieces: usize,
     reading: Vec<u32>,
 }
 
 impl UploadQueue {
-    /// A queue that holds at most `max` requests.
-    pub fn new(max: usize) -> Self {
+    /// A queue that holds at most `max` requests, for pieces of `piece_length`.
+    pub fn new(max: usize, piece_length: u32) -> Self {
+        let cache_pieces = (CACHE_BYTES / (piece_length as usize).max(1)).clamp(2, READ_AHEAD + 2);
         UploadQueue {
             queue: VecDeque::new(),
             max,
             cache: VecDeque::new(),
+            cache_pieces,
             reading: Vec::new(),
         }
+    }
+
+    /// Drops the cached pieces (the peer was choked).
+    pub fn clear_cache(&mut self) {
+        self.cache.clear();
     }
 
     /// Queues a request; false if the queue is full (a flood). A duplicate
@@ -79,11 +89,13 @@ impl UploadQueue {
     }
 
     /// Pieces to start reading now, in the order they will be sent, keeping at
-    /// most [`READ_AHEAD`] reads in flight. Each is marked as being read.
+    /// most [`READ_AHEAD`] reads in flight (fewer for large pieces, so reads
+    /// never outrun the cache). Each is marked as being read.
     pub fn start_reads(&mut self) -> Vec<u32> {
+        let limit = READ_AHEAD.min(self.cache_pieces - 1);
         let mut starts = Vec::new();
         for block in self.queue.iter().take(LOOKAHEAD_REQUESTS) {
-            if self.reading.len() >= READ_AHEAD {
+            if self.reading.len() >= limit {
                 break;
             }
             let piece = block.piece;
@@ -103,7 +115,7 @@ impl UploadQueue {
     /// A read finished.
     pub fn insert(&mut self, piece: u32, data: Bytes) {
         self.reading.retain(|&p| p != piece);
-        if self.cache.len() == CACHED_PIECES {
+        if self.cache.len() >= self.cache_pieces {
             self.cache.pop_front();
         }
         self.cache.push_back((piece, data));
@@ -116,7 +128,7 @@ mod tests {
 
     #[test]
     fn serves_slices_of_cached_pieces_and_bounds_the_queue() {
-        let mut q = UploadQueue::new(2);
+        let mut q = UploadQueue::new(2, 16 * 1024);
         let b0 = BlockRef {
             piece: 1,
             offset: 4,
@@ -156,7 +168,7 @@ mod tests {
 
     #[test]
     fn read_ahead_is_bounded_and_in_queue_order() {
-        let mut q = UploadQueue::new(100);
+        let mut q = UploadQueue::new(100, 16 * 1024);
         for piece in [5, 5, 3, 9, 1, 7, 8] {
             assert!(q.push(BlockRef {
                 piece,
@@ -169,5 +181,42 @@ mod tests {
         assert_eq!(q.start_reads(), vec![7]);
         q.read_failed(3);
         assert_eq!(q.start_reads(), vec![3]);
+    }
+
+    #[test]
+    fn large_pieces_shrink_the_cache_and_read_ahead() {
+        let mut q = UploadQueue::new(100, 4 << 20);
+        for piece in 0..5 {
+            assert!(q.push(BlockRef {
+                piece,
+                offset: 0,
+                len: 4
+            }));
+        }
+        assert_eq!(
+            q.start_reads(),
+            vec![0],
+            "two 4 MiB pieces at most: one read ahead"
+        );
+        q.insert(0, Bytes::from_static(b"abcd"));
+        q.insert(1, Bytes::from_static(b"abcd"));
+        q.insert(2, Bytes::from_static(b"abcd"));
+        assert!(
+            q.cached(BlockRef {
+                piece: 0,
+                offset: 0,
+                len: 4
+            })
+            .is_none(),
+            "oldest evicted"
+        );
+        q.clear_cache();
+        assert!(q
+            .cached(BlockRef {
+                piece: 2,
+                offset: 0,
+                len: 4
+            })
+            .is_none());
     }
 }

@@ -162,6 +162,18 @@ pub struct WeHave {
 pub struct SetChoke {
     /// True to choke.
     pub choke: bool,
+    /// With an unchoke: payload bytes after which the peer reports
+    /// [`QuotaReached`] (a seed's round-robin slot); `None`: no quota.
+    pub quota: Option<u64>,
+}
+
+/// Peer → Torrent: the peer has been sent its slot's quota since it was
+/// unchoked; the slot may go to a peer that is waiting.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct QuotaReached {
+    /// Which connection.
+    pub key: PeerKey,
 }
 
 /// Torrent → Peer: close the connection.

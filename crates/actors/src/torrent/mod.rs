@@ -460,9 +460,9 @@ impl Torrent {
             })
             .collect();
         let now = Instant::now();
-        let unchoke = if self.picker.is_complete() {
-            // A seed's slots rotate once a peer has had this many pieces' worth.
-            let quota = SEED_QUOTA_PIECES * u64::from(self.shared.layout.piece_length());
+        let seeding = self.picker.is_complete();
+        let quota = seeding.then(|| self.seed_quota());
+        let unchoke = if let Some(quota) = quota {
             choker::choose_seeding(&candidates, self.config.upload_slots + 1, quota)
         } else {
             let (unchoke, optimistic) = choker::choose_downloading(
@@ -481,9 +481,17 @@ impl Torrent {
                 peer.unchoked = want;
                 peer.slot_changed_at = now;
                 peer.sent_since_unchoke = 0;
-                peer.addr.do_send(SetChoke { choke: !want });
+                peer.addr.do_send(SetChoke {
+                    choke: !want,
+                    quota,
+                });
             }
         }
+    }
+
+    /// A seed's upload slot rotates once its peer has had this much.
+    fn seed_quota(&self) -> u64 {
+        SEED_QUOTA_PIECES * u64::from(self.shared.layout.piece_length())
     }
 
     fn left(&self) -> u64 {
@@ -973,6 +981,20 @@ impl Handler<StopTorrent> for Torrent {
                 ctx.stop()
             }),
         )
+    }
+}
+
+impl Handler<QuotaReached> for Torrent {
+    type Result = ();
+
+    fn handle(&mut self, msg: QuotaReached, _ctx: &mut Context<Self>) {
+        let quota = self.seed_quota();
+        if let Some(peer) = self.peers.get_mut(&msg.key) {
+            peer.sent_since_unchoke = peer.sent_since_unchoke.max(quota);
+        }
+        if self.state == TorrentState::Seeding {
+            self.rechoke(false); // hand the slot on now, not at the next tick
+        }
     }
 }
 
