@@ -90,6 +90,11 @@ pub struct TorrentStats {
     pub tracker_leechers: Option<u32>,
 }
 
+/// Tick period of a torrent with peers or a download under way.
+const ACTIVE_TICK: Duration = Duration::from_secs(1);
+/// Tick period of a torrent with nothing to do (a seed nobody is connected to).
+const IDLE_TICK: Duration = Duration::from_secs(5);
+
 /// A seed's upload slot rotates after this many pieces' worth of data.
 const SEED_QUOTA_PIECES: u64 = 20;
 
@@ -191,6 +196,8 @@ pub struct Torrent {
     peer_limit: usize,
     optimistic: Option<PeerKey>,
     last_optimistic: Instant,
+    next_rechoke: Instant,
+    next_resume_save: Instant,
     flushing: bool,
     checked_bytes: u64,
     tracker: Option<Addr<Tracker>>,
@@ -219,6 +226,10 @@ impl Torrent {
             layout,
             hashes: Arc::new(setup.meta.pieces.clone()),
         });
+        let (choke_interval, resume_save_interval) = (
+            setup.config.choke_interval,
+            setup.config.resume_save_interval,
+        );
         let log = setup.log.new(o!("torrent" => setup.meta.name.clone()));
         let mut addrs = HashMap::new();
         for p in setup.peers {
@@ -245,6 +256,8 @@ impl Torrent {
             hash_failures: HashMap::new(),
             optimistic: None,
             last_optimistic: Instant::now(),
+            next_rechoke: Instant::now() + choke_interval,
+            next_resume_save: Instant::now() + resume_save_interval,
             flushing: false,
             checked_bytes: 0,
             tracker: None,
@@ -552,12 +565,34 @@ impl Torrent {
             .spawn(ctx);
     }
 
+    /// One timer per torrent, not one per duty: a thousand idle torrents
+    /// should cost next to nothing. It runs every second while the torrent
+    /// has peers or is downloading, every five seconds otherwise.
+    fn schedule_tick(&mut self, ctx: &mut Context<Self>) {
+        let idle = self.peers.is_empty() && self.state != TorrentState::Downloading;
+        let delay = if idle { IDLE_TICK } else { ACTIVE_TICK };
+        ctx.run_later(delay, |act, ctx| {
+            act.tick(ctx);
+            act.schedule_tick(ctx);
+        });
+    }
+
     fn tick(&mut self, ctx: &mut Context<Self>) {
         self.poll_tracker(ctx);
-        if self.state == TorrentState::Seeding {
-            self.rechoke(false); // round-robin quota rotation
-        }
         let now = Instant::now();
+        if now >= self.next_rechoke {
+            self.next_rechoke = now + self.config.choke_interval;
+            let rotate =
+                now.duration_since(self.last_optimistic) >= self.config.optimistic_interval;
+            if rotate {
+                self.last_optimistic = now;
+            }
+            self.rechoke(rotate);
+        }
+        if now >= self.next_resume_save {
+            self.next_resume_save = now + self.config.resume_save_interval;
+            self.save_resume_if_changed(ctx);
+        }
         let secs = now.duration_since(self.last_tick).as_secs_f64().max(1e-3);
         self.last_tick = now;
         let alpha = 0.5;
@@ -664,20 +699,7 @@ impl Actor for Torrent {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
-        ctx.run_interval(Duration::from_secs(1), |act, ctx| act.tick(ctx));
-        let every = self
-            .config
-            .resume_save_interval
-            .max(Duration::from_millis(100));
-        ctx.run_interval(every, |act, ctx| act.save_resume_if_changed(ctx));
-        let interval = self.config.choke_interval;
-        ctx.run_interval(interval, |act, _ctx| {
-            let rotate = act.last_optimistic.elapsed() >= act.config.optimistic_interval;
-            if rotate {
-                act.last_optimistic = Instant::now();
-            }
-            act.rechoke(rotate);
-        });
+        self.schedule_tick(ctx);
         self.start_check(ctx);
     }
 }
