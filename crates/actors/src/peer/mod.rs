@@ -108,6 +108,9 @@ const RECENT_RELEASES: usize = 256;
 const MAX_BAD_REQUESTS: u32 = 64;
 /// Unrequested blocks tolerated (late duplicates after rejects) before drop.
 const MAX_UNREQUESTED_BLOCKS: u32 = 64;
+/// How long a seed waits for a peer that just completed to hang up before
+/// closing the connection itself.
+const SEED_HANGUP_GRACE: Duration = Duration::from_secs(2);
 /// Peers with fewer pieces than this get an allowed-fast set (BEP 6).
 const ALLOWED_FAST_THRESHOLD: u32 = 10;
 /// Size of the allowed-fast set we offer.
@@ -507,7 +510,13 @@ impl Peer {
             self.fill_requests(ctx);
         }
         if self.both_seeds() {
-            self.close(ctx, "both sides are seeds");
+            // The remote just finished and will hang up itself. Let it: the
+            // side that closes first keeps the TIME_WAIT, and on a host that
+            // runs both ends a TIME_WAIT left on the listening side can make
+            // the next connection from a reused port stall for a second.
+            ctx.run_later(SEED_HANGUP_GRACE, |act, ctx| {
+                act.close(ctx, "both sides are seeds")
+            });
         }
     }
 
