@@ -322,6 +322,8 @@ pub enum SeedBehaviour {
     /// Right after the handshake and have-all, send one block of a piece nobody asked
     /// for (then stay choking, answering nothing).
     UnrequestedPiece,
+    /// Unchoke, take every request, answer none: requests to it can only time out.
+    Silent,
 }
 
 /// A listening peer that has the whole torrent and serves it badly (see
@@ -485,7 +487,7 @@ fn serve(
         );
     }
     match behaviour {
-        SeedBehaviour::FlipBytes => encode(&Message::Unchoke, &mut out),
+        SeedBehaviour::FlipBytes | SeedBehaviour::Silent => encode(&Message::Unchoke, &mut out),
         SeedBehaviour::UnrequestedPiece => {
             let piece = layout.piece_count() / 2;
             let b = layout.block(piece, 0);
