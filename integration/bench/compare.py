@@ -3,6 +3,7 @@
 
   integration/bench/compare.py [--size-mb 1024] [--piece-kb 256] [--runs 5]
                                [--torrix target/release/torrix] [--workdir DIR]
+                               [--only lt->torrix,torrix->lt]
 
 Scenarios, each run once per round, rounds repeated --runs times in alternation so a
 noisy machine hits every contender alike:
@@ -74,7 +75,7 @@ def run_measured(cmd, timeout=600):
     code = os.waitstatus_to_exitcode(status)
     if code != 0:
         sys.exit(f"failed ({code}): {' '.join(cmd)}\n{out}\n{err[-2000:]}")
-    return wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss, out
+    return wall, (ru.ru_utime, ru.ru_stime), ru.ru_maxrss, out
 
 
 def start_server(cmd, ready_word, stream="stdout", timeout=900):
@@ -104,6 +105,7 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--torrix", default=os.path.join(ROOT, "target", "release", "torrix"))
     ap.add_argument("--workdir", default="/tmp/torrix-bench")
+    ap.add_argument("--only", default="", help="comma-separated scenarios to run (lt->lt always runs)")
     a = ap.parse_args()
     # Plaintext out for libtorrent too (torrix has no MSE): like for like.
     os.environ["TORRIX_LT_OUT_ENC"] = "plaintext"
@@ -137,13 +139,20 @@ def main():
         "torrix->torrix": lambda: [a.torrix, "download", torrent, "-d", out_dir,
                                    "-s", f"{TX_SEED_ADDR}:{tx_port}", "-l", f"{LEECH_ADDR}:0", "--quiet"],
     }
+    if a.only:
+        wanted = {"lt->lt", *a.only.split(",")}
+        unknown = wanted - scenarios.keys()
+        if unknown:
+            sys.exit(f"unknown scenarios: {', '.join(sorted(unknown))}")
+        scenarios = {k: v for k, v in scenarios.items() if k in wanted}
     results = {name: [] for name in scenarios}
     try:
         for r in range(a.runs):
             for name, cmd in scenarios.items():
                 shutil.rmtree(out_dir, ignore_errors=True)
                 os.makedirs(out_dir)
-                wall, cpu, rss, _ = run_measured(cmd())
+                wall, (user, sys_s), rss, _ = run_measured(cmd())
+                cpu = user + sys_s
                 got = os.path.join(out_dir, "payload.bin")
                 if not filecmp.cmp(payload, got, shallow=False):
                     sys.exit(f"{name}: downloaded data differs from the payload")
@@ -152,7 +161,7 @@ def main():
                 # fsyncs), so it does not slow whichever scenario comes next.
                 shutil.rmtree(out_dir, ignore_errors=True)
                 os.sync()
-                print(f"round {r + 1} {name:15} wall {wall:6.2f} s  cpu {cpu:5.2f} s  rss {rss / 1024:7.1f} MiB",
+                print(f"round {r + 1} {name:15} wall {wall:6.2f} s  cpu {cpu:5.2f} s (user {user:4.2f} sys {sys_s:4.2f})  rss {rss / 1024:7.1f} MiB",
                       flush=True)
     finally:
         lt_rss = stop_server(lt_seed)

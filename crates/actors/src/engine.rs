@@ -24,7 +24,7 @@ use torrix_proto::{InfoHash, Metainfo};
 
 use crate::alert::{Alert, TorrentId};
 use crate::config::EngineConfig;
-use crate::disk::{Disk, Storage};
+use crate::disk::{Disk, DiskPool, Storage};
 use crate::error::EngineError;
 use crate::resume::resume_path;
 use crate::torrent::messages::IncomingPeer;
@@ -44,7 +44,7 @@ pub struct Engine {
     config: Arc<EngineConfig>,
     listener: Option<std::net::TcpListener>,
     listen_addr: SocketAddr,
-    disk: Addr<Disk>,
+    disk: DiskPool,
     arbiters: Vec<Arbiter>,
     arbiter_handles: Arc<Vec<ArbiterHandle>>,
     torrents: HashMap<TorrentId, TorrentHandle>,
@@ -246,7 +246,10 @@ impl Handler<AddTorrent> for Engine {
         if self.by_hash.contains_key(&msg.meta.info_hash) {
             return Err(EngineError::DuplicateTorrent(msg.meta.name.clone()));
         }
-        let storage = Arc::new(Storage::from_metainfo(&msg.meta, &msg.download_dir)?);
+        let storage = Arc::new(
+            Storage::from_metainfo(&msg.meta, &msg.download_dir)?
+                .with_direct_writes(self.config.direct_writes),
+        );
         let resume_path = resume_path(
             self.config.resume_dir.as_deref(),
             &msg.download_dir,

@@ -1,5 +1,6 @@
 //! The Disk actor: every blocking file operation and every SHA-1 of piece data
-//! runs here, on a pool of [`SyncArbiter`] threads, never on the network threads.
+//! runs here, on a pool of worker threads ([`DiskPool`]), never on the network
+//! threads.
 //!
 //! A torrent owns an [`Arc<Storage>`] (its files) and passes it in each message;
 //! the workers share the storage's open handles through that `Arc`, and share one
@@ -18,13 +19,15 @@
 //! [`check_all`] rechecks a whole torrent using all workers in parallel.
 
 mod cache;
+mod dispatch;
 mod error;
+mod pool;
 mod storage;
 
 use std::ops::Range;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use actix::{Actor, Addr, Handler, Message, SyncArbiter, SyncContext};
+use actix::{Actor, Arbiter, Context, Handler, Message};
 use bytes::Bytes;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use sha1::{Digest, Sha1};
@@ -33,8 +36,10 @@ use torrix_proto::layout::BLOCK_LEN;
 
 pub use cache::CacheStats;
 use cache::PieceCache;
+pub use dispatch::DiskPool;
 pub use error::DiskError;
-pub use storage::Storage;
+use pool::BufferPool;
+pub use storage::{Storage, WrittenBytes, DIRECT_ALIGN};
 
 /// Default number of Disk worker threads.
 pub const DEFAULT_THREADS: usize = 2;
@@ -43,24 +48,43 @@ pub const DEFAULT_THREADS: usize = 2;
 /// enough to keep a worker busy, small enough for smooth progress reports.
 const CHECK_CHUNK_BYTES: u64 = 32 << 20;
 
+/// Bytes of free piece buffers kept for reuse by uploads (see [`BufferPool`]).
+const BUFFER_POOL_BYTES: usize = 8 << 20;
+
 /// One Disk worker. All workers of a pool share the read cache.
 pub struct Disk {
     cache: Arc<Mutex<PieceCache>>,
+    /// Recycled buffers for the pieces read for uploads.
+    buffers: Arc<BufferPool>,
 }
 
+/// Messages a worker's mailbox holds before senders wait: deep enough that
+/// the peers' bounded write backlogs and read-ahead never wait on it.
+const MAILBOX: usize = 1024;
+
 impl Actor for Disk {
-    type Context = SyncContext<Self>;
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        ctx.set_mailbox_capacity(MAILBOX);
+    }
 }
 
 impl Disk {
-    /// Starts `threads` workers (at least one) sharing a read cache of at most
-    /// `read_cache_bytes` bytes (0 disables it), and returns the pool's address.
-    /// Must be called inside a running actix `System`.
-    pub fn start(threads: usize, read_cache_bytes: usize) -> Addr<Disk> {
+    /// Starts `threads` workers (at least one), each on an arbiter of its own,
+    /// sharing a read cache of at most `read_cache_bytes` bytes (0 disables
+    /// it), and returns their address. Must be called inside a running actix
+    /// `System`; the workers stop with it.
+    pub fn start(threads: usize, read_cache_bytes: usize) -> DiskPool {
         let cache = Arc::new(Mutex::new(PieceCache::new(read_cache_bytes)));
-        SyncArbiter::start(threads.max(1), move || Disk {
-            cache: Arc::clone(&cache),
-        })
+        let buffers = BufferPool::new(BUFFER_POOL_BYTES);
+        let workers = (0..threads.max(1))
+            .map(|_| {
+                let (cache, buffers) = (Arc::clone(&cache), Arc::clone(&buffers));
+                Disk::start_in_arbiter(&Arbiter::new().handle(), move |_| Disk { cache, buffers })
+            })
+            .collect();
+        DiskPool::new(workers)
     }
 
     /// The cache, locked. A worker that panicked while holding the lock cannot
@@ -78,7 +102,11 @@ impl Disk {
         if let Some(data) = self.cache().get(key) {
             return Ok(data);
         }
-        let data = storage.read_piece(piece)?;
+        let mut buf = self
+            .buffers
+            .take(storage.layout().piece_len(piece) as usize);
+        storage.read_into(piece, 0, &mut buf)?;
+        let data = self.buffers.wrap(buf);
         self.cache().insert(key, data.clone());
         Ok(data)
     }
@@ -114,7 +142,7 @@ pub struct WritePiece {
 impl Handler<WritePiece> for Disk {
     type Result = Result<PieceWrite, DiskError>;
 
-    fn handle(&mut self, msg: WritePiece, _: &mut SyncContext<Self>) -> Self::Result {
+    fn handle(&mut self, msg: WritePiece, _: &mut Context<Self>) -> Self::Result {
         let WritePiece {
             storage,
             piece,
@@ -168,7 +196,7 @@ pub struct ReadBlock {
 impl Handler<ReadBlock> for Disk {
     type Result = Result<Bytes, DiskError>;
 
-    fn handle(&mut self, msg: ReadBlock, _: &mut SyncContext<Self>) -> Self::Result {
+    fn handle(&mut self, msg: ReadBlock, _: &mut Context<Self>) -> Self::Result {
         let ReadBlock {
             storage,
             piece,
@@ -205,7 +233,7 @@ pub struct ReadPiece {
 impl Handler<ReadPiece> for Disk {
     type Result = Result<Bytes, DiskError>;
 
-    fn handle(&mut self, msg: ReadPiece, _: &mut SyncContext<Self>) -> Self::Result {
+    fn handle(&mut self, msg: ReadPiece, _: &mut Context<Self>) -> Self::Result {
         self.cached_piece(&msg.storage, msg.piece)
     }
 }
@@ -230,7 +258,7 @@ pub struct CheckPieces {
 impl Handler<CheckPieces> for Disk {
     type Result = Result<Vec<(u32, bool)>, DiskError>;
 
-    fn handle(&mut self, msg: CheckPieces, _: &mut SyncContext<Self>) -> Self::Result {
+    fn handle(&mut self, msg: CheckPieces, _: &mut Context<Self>) -> Self::Result {
         let piece_count = msg.storage.layout().piece_count();
         msg.pieces
             .map(|piece| {
@@ -257,7 +285,7 @@ pub struct Flush {
 impl Handler<Flush> for Disk {
     type Result = Result<(), DiskError>;
 
-    fn handle(&mut self, msg: Flush, _: &mut SyncContext<Self>) -> Self::Result {
+    fn handle(&mut self, msg: Flush, _: &mut Context<Self>) -> Self::Result {
         msg.storage.sync_all()
     }
 }
@@ -274,7 +302,7 @@ pub struct Finalize {
 impl Handler<Finalize> for Disk {
     type Result = Result<(), DiskError>;
 
-    fn handle(&mut self, msg: Finalize, _: &mut SyncContext<Self>) -> Self::Result {
+    fn handle(&mut self, msg: Finalize, _: &mut Context<Self>) -> Self::Result {
         msg.storage.create_empty_files()?;
         msg.storage.sync_all()
     }
@@ -292,7 +320,7 @@ pub struct Forget {
 impl Handler<Forget> for Disk {
     type Result = ();
 
-    fn handle(&mut self, msg: Forget, _: &mut SyncContext<Self>) {
+    fn handle(&mut self, msg: Forget, _: &mut Context<Self>) {
         self.cache().forget(msg.storage_id);
     }
 }
@@ -305,7 +333,7 @@ pub struct GetCacheStats;
 impl Handler<GetCacheStats> for Disk {
     type Result = actix::MessageResult<GetCacheStats>;
 
-    fn handle(&mut self, _: GetCacheStats, _: &mut SyncContext<Self>) -> Self::Result {
+    fn handle(&mut self, _: GetCacheStats, _: &mut Context<Self>) -> Self::Result {
         actix::MessageResult(self.cache().stats())
     }
 }
@@ -322,7 +350,7 @@ impl Handler<GetCacheStats> for Disk {
 /// back would still be read through the old handle; for a forced recheck pass
 /// a freshly built `Storage` (and send [`Forget`] for the old one).
 pub async fn check_all(
-    disk: &Addr<Disk>,
+    disk: &DiskPool,
     storage: Arc<Storage>,
     expected: Arc<Vec<[u8; 20]>>,
     parallelism: usize,

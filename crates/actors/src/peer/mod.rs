@@ -32,7 +32,7 @@ pub use download::{BlockOutcome, PartialPiece, PieceDownload};
 pub use pipeline::Pipeline;
 
 use crate::config::EngineConfig;
-use crate::disk::{Disk, PieceWrite, Storage, WritePiece};
+use crate::disk::{DiskPool, PieceWrite, Storage, WritePiece};
 use crate::torrent::messages::*;
 use crate::torrent::Torrent;
 use io::{write_all, MessageStream, ReadError};
@@ -80,7 +80,7 @@ pub struct PeerSetup {
     /// The owning torrent.
     pub torrent: Addr<Torrent>,
     /// The disk pool.
-    pub disk: Addr<Disk>,
+    pub disk: DiskPool,
     /// The torrent's files.
     pub storage: Arc<Storage>,
     /// Layout and hashes.
@@ -122,7 +122,7 @@ const UPLOAD_HIGH_WATER: usize = 4 << 20;
 pub struct Peer {
     key: PeerKey,
     torrent: Addr<Torrent>,
-    disk: Addr<Disk>,
+    disk: DiskPool,
     storage: Arc<Storage>,
     shared: Arc<TorrentShared>,
     config: Arc<EngineConfig>,

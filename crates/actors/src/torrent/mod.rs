@@ -21,7 +21,7 @@ use torrix_proto::{Bitfield, InfoHash, Layout, Metainfo};
 
 use crate::alert::{Alert, TorrentId};
 use crate::config::EngineConfig;
-use crate::disk::{CheckPieces, Disk, Storage};
+use crate::disk::{CheckPieces, DiskPool, Storage};
 use crate::peer::{Connection, Peer, PeerSetup, TorrentShared};
 use crate::tracker::{self, Tracker, TrackerPeers};
 use choker::Candidate;
@@ -137,7 +137,7 @@ pub struct TorrentSetup {
     /// The torrent's files.
     pub storage: Arc<Storage>,
     /// The disk pool.
-    pub disk: Addr<Disk>,
+    pub disk: DiskPool,
     /// Limits and timeouts.
     pub config: Arc<EngineConfig>,
     /// Arbiters that run peer connections.
@@ -179,7 +179,7 @@ pub struct Torrent {
     meta: Arc<Metainfo>,
     shared: Arc<TorrentShared>,
     storage: Arc<Storage>,
-    disk: Addr<Disk>,
+    disk: DiskPool,
     config: Arc<EngineConfig>,
     arbiters: Arc<Vec<ArbiterHandle>>,
     alerts: Recipient<Alert>,
