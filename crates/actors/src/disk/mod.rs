@@ -11,6 +11,7 @@
 //! | [`WritePiece`]   | hash-check, then write: [`PieceWrite`] |
 //! | [`ReadBlock`]    | a block, via the piece cache           |
 //! | [`ReadPiece`]    | a whole piece, via the piece cache     |
+//! | [`ReadPieces`]   | several whole pieces, one reply        |
 //! | [`CheckPieces`]  | which pieces on disk match their hash  |
 //! | [`Flush`]        | `fdatasync` of the written files       |
 //! | [`Forget`]       | drop a torrent's cached pieces         |
@@ -235,6 +236,32 @@ impl Handler<ReadPiece> for Disk {
 
     fn handle(&mut self, msg: ReadPiece, _: &mut Context<Self>) -> Self::Result {
         self.cached_piece(&msg.storage, msg.piece)
+    }
+}
+
+/// Read several whole pieces through the piece cache: an uploader's read-ahead.
+/// One message and one reply for a few pieces saves thread wake-ups on both
+/// sides. Each piece gets its own result, in order.
+#[derive(Message)]
+#[rtype(result = "Vec<(u32, Result<Bytes, DiskError>)>")]
+pub struct ReadPieces {
+    /// The torrent's files.
+    pub storage: Arc<Storage>,
+    /// Piece indices.
+    pub pieces: Vec<u32>,
+}
+
+impl Handler<ReadPieces> for Disk {
+    type Result = actix::MessageResult<ReadPieces>;
+
+    fn handle(&mut self, msg: ReadPieces, _: &mut Context<Self>) -> Self::Result {
+        let storage = msg.storage;
+        actix::MessageResult(
+            msg.pieces
+                .into_iter()
+                .map(|piece| (piece, self.cached_piece(&storage, piece)))
+                .collect(),
+        )
     }
 }
 

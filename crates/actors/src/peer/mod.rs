@@ -799,29 +799,34 @@ impl Peer {
             self.upload_quota = None;
             self.torrent.do_send(QuotaReached { key: self.key });
         }
-        for piece in self.uploads.start_reads() {
-            self.read_piece(piece, ctx);
+        let reads = self.uploads.start_reads();
+        if !reads.is_empty() {
+            self.read_pieces(reads, ctx);
         }
         self.flush(ctx);
     }
 
-    fn read_piece(&mut self, piece: u32, ctx: &mut Context<Self>) {
+    fn read_pieces(&mut self, pieces: Vec<u32>, ctx: &mut Context<Self>) {
         self.disk
-            .send(crate::disk::ReadPiece {
+            .send(crate::disk::ReadPieces {
                 storage: self.storage.clone(),
-                piece,
+                pieces,
             })
             .into_actor(self)
-            .map(move |result, act, ctx| match result {
-                Ok(Ok(data)) => {
-                    act.uploads.insert(piece, data);
-                    act.serve_uploads(ctx);
+            .map(move |result, act, ctx| {
+                let Ok(results) = result else {
+                    return act.close(ctx, "the disk pool stopped");
+                };
+                for (piece, read) in results {
+                    match read {
+                        Ok(data) => act.uploads.insert(piece, data),
+                        Err(e) => {
+                            act.uploads.read_failed(piece);
+                            return act.close(ctx, format!("disk read failed: {e}"));
+                        }
+                    }
                 }
-                Ok(Err(e)) => {
-                    act.uploads.read_failed(piece);
-                    act.close(ctx, format!("disk read failed: {e}"))
-                }
-                Err(_) => act.close(ctx, "the disk pool stopped"),
+                act.serve_uploads(ctx);
             })
             .spawn(ctx);
     }

@@ -90,10 +90,15 @@ impl UploadQueue {
 
     /// Pieces to start reading now, in the order they will be sent, keeping at
     /// most [`READ_AHEAD`] reads in flight (fewer for large pieces, so reads
-    /// never outrun the cache). Each is marked as being read.
+    /// never outrun the cache). Each is marked as being read. Reads start in
+    /// batches: nothing until at most half the limit is in flight, then up to
+    /// the limit at once, so that one Disk message carries several pieces.
     pub fn start_reads(&mut self) -> Vec<u32> {
         let limit = READ_AHEAD.min(self.cache_pieces - 1);
         let mut starts = Vec::new();
+        if self.reading.len() * 2 > limit {
+            return starts;
+        }
         for block in self.queue.iter().take(LOOKAHEAD_REQUESTS) {
             if self.reading.len() >= limit {
                 break;
@@ -178,9 +183,13 @@ mod tests {
         }
         assert_eq!(q.start_reads(), vec![5, 3, 9, 1]);
         q.insert(5, Bytes::from_static(b"abcd"));
-        assert_eq!(q.start_reads(), vec![7]);
+        assert!(
+            q.start_reads().is_empty(),
+            "3 of 4 in flight: wait to batch"
+        );
         q.read_failed(3);
-        assert_eq!(q.start_reads(), vec![3]);
+        assert_eq!(q.start_reads(), vec![3, 7], "2 of 4: refill to 4 at once");
+        assert!(q.start_reads().is_empty());
     }
 
     #[test]
