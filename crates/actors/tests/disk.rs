@@ -672,3 +672,69 @@ async fn direct_and_buffered_writes_give_the_same_files() {
         }
     }
 }
+
+/// Seeding from files we may not write: on a read-only mount every piece is
+/// still read, hashed and served; a write fails with an error naming the file.
+#[actix_rt::test]
+async fn files_on_a_read_only_mount_are_read_and_hashed() {
+    let fs = Tmpfs::mount("1m");
+    let layout = Layout::new(32 * 1024, [50_000, 30_000]);
+    let names: Vec<PathBuf> = vec!["a".into(), "sub/b".into()];
+    let mut payload = vec![0u8; layout.total_length() as usize];
+    StdRng::seed_from_u64(11).fill_bytes(&mut payload);
+    let hashes: Arc<Vec<[u8; 20]>> = Arc::new(
+        (0..layout.piece_count())
+            .map(|p| sha1(piece_data(&layout, &payload, p)))
+            .collect(),
+    );
+    let root = fs.dir.path().join("t");
+    {
+        let writer = Storage::new(layout.clone(), root.clone(), names.clone()).unwrap();
+        for piece in 0..layout.piece_count() {
+            let data = Bytes::copy_from_slice(piece_data(&layout, &payload, piece));
+            writer.write_piece(piece, &[data]).unwrap();
+        }
+    }
+    let out = Command::new("mount")
+        .args(["-o", "remount,ro"])
+        .arg(fs.dir.path())
+        .output()
+        .expect("running mount(8)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let disk = Disk::start(2, 1 << 20);
+    let storage = Arc::new(
+        Storage::new(layout.clone(), root.clone(), names)
+            .unwrap()
+            .with_direct_writes(true),
+    );
+    let have = check_all(&disk, Arc::clone(&storage), hashes, 2, |_| {})
+        .await
+        .unwrap();
+    assert!(
+        have.is_full(),
+        "every piece verifies from the read-only files"
+    );
+    let piece = disk
+        .send(ReadPiece {
+            storage: Arc::clone(&storage),
+            piece: 1,
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(&piece[..], piece_data(&layout, &payload, 1));
+
+    let data = Bytes::copy_from_slice(piece_data(&layout, &payload, 0));
+    match storage.write_piece(0, &[data]) {
+        Err(DiskError::Io { path, source }) => {
+            assert_eq!(path, root.join("a"));
+            assert_eq!(source.raw_os_error(), Some(nix::libc::EROFS));
+        }
+        other => panic!("a write to a read-only mount: {other:?}"),
+    }
+}

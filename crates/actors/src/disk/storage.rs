@@ -8,7 +8,9 @@
 //! at all and positional I/O (`pwritev`/`pread`) lets several threads use one
 //! descriptor at once.
 //!
-//! Files are opened lazily, read+write. The write path creates a missing file (and
+//! Files are opened lazily: read-only for reading, so a torrent can be seeded
+//! from files we may not write (a read-only mount, someone else's files), and
+//! read+write once something is written. The write path creates a missing file (and
 //! its parent directories); the read path never creates anything and reports a
 //! missing file as "data not present". Files are **not** preallocated: they are
 //! sparse until written, so their size on disk tells how far they were written
@@ -86,6 +88,9 @@ pub struct Storage {
     paths: Vec<PathBuf>,
     /// The open handle of each file, set on first use.
     files: Vec<OnceLock<File>>,
+    /// A read-only handle of each file, opened when it is read before it is
+    /// ever written.
+    readers: Vec<OnceLock<File>>,
     /// Whether each file was written since the last [`Storage::sync_all`].
     dirty: Vec<AtomicBool>,
     /// Whether piece writes may use `O_DIRECT` at all.
@@ -151,6 +156,7 @@ impl Storage {
             layout,
             paths,
             files: (0..n).map(|_| OnceLock::new()).collect(),
+            readers: (0..n).map(|_| OnceLock::new()).collect(),
             dirty: (0..n).map(|_| AtomicBool::new(false)).collect(),
             direct_writes: false,
             direct: (0..n).map(|_| OnceLock::new()).collect(),
@@ -501,23 +507,29 @@ impl Storage {
             .collect()
     }
 
-    /// The handle of file `index`, opening it (read+write) if needed; `None` if
-    /// it does not exist. Never creates anything.
+    /// A handle to read file `index`: the read+write one if the file was
+    /// written, else a read-only one, opened if needed; `None` if the file does
+    /// not exist. Never creates anything.
     fn open_for_read(&self, index: usize) -> Result<Option<&File>, DiskError> {
         if let Some(file) = self.files[index].get() {
             return Ok(Some(file));
         }
+        if let Some(file) = self.readers[index].get() {
+            return Ok(Some(file));
+        }
         let path = &self.paths[index];
-        match OpenOptions::new().read(true).write(true).open(path) {
-            Ok(file) => Ok(Some(self.install(index, file))),
+        match File::open(path) {
+            // If another worker won the race, ours is closed and theirs used.
+            Ok(file) => Ok(Some(self.readers[index].get_or_init(|| file))),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(DiskError::from_io(path, e)),
         }
     }
 
-    /// The handle of file `index`, creating the file and its directories if needed.
+    /// The read+write handle of file `index`, creating the file and its
+    /// directories if needed.
     fn open_for_write(&self, index: usize) -> Result<&File, DiskError> {
-        if let Some(file) = self.open_for_read(index)? {
+        if let Some(file) = self.files[index].get() {
             return Ok(file);
         }
         let path = &self.paths[index];
@@ -529,13 +541,7 @@ impl Storage {
             .truncate(false)
             .open(path)
             .map_err(|e| DiskError::from_io(path, e))?;
-        Ok(self.install(index, file))
-    }
-
-    /// Stores a freshly opened handle; if another worker won the race, ours is
-    /// closed and theirs used.
-    fn install(&self, index: usize, file: File) -> &File {
-        self.files[index].get_or_init(|| file)
+        Ok(self.files[index].get_or_init(|| file))
     }
 
     /// Fills `buf` with torrent bytes starting at torrent offset `start`.
