@@ -475,6 +475,29 @@ fn unsafe_paths_are_rejected() {
 }
 
 #[test]
+fn files_that_would_share_a_path_are_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    for (files, clash) in [
+        (vec!["a/b", "c", "a/b"], "a/b"),
+        (vec!["a", "a/b"], "a"),
+        (vec!["x/y/z", "x/y"], "x/y"),
+    ] {
+        let components = files.iter().map(|f| (f.split('/').collect(), 10)).collect();
+        let meta = metainfo("t", components, false);
+        match Storage::from_metainfo(&meta, dir.path()) {
+            Err(DiskError::ConflictingPaths { path }) => {
+                assert_eq!(path, Path::new(clash), "{files:?}")
+            }
+            other => panic!("{files:?}: {other:?}"),
+        }
+    }
+    // Distinct names that merely share a prefix are fine.
+    let meta = metainfo("t", vec![(vec!["ab"], 10), (vec!["a"], 10)], false);
+    Storage::from_metainfo(&meta, dir.path()).unwrap();
+    assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+#[test]
 fn from_metainfo_places_files_under_the_download_dir() {
     let dir = tempfile::tempdir().unwrap();
     let single = metainfo("movie.mkv", vec![(vec!["movie.mkv"], 10)], true);

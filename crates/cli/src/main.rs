@@ -6,6 +6,7 @@
 mod args;
 mod commands;
 mod error;
+mod limits;
 mod logging;
 mod progress;
 mod session;
@@ -20,6 +21,8 @@ use args::{Cli, Command};
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let log = logging::init(cli.log_level.as_deref());
+    let open_files = limits::raise_open_files();
+    slog::debug!(log, "open file limit"; "soft" => ?open_files);
     let result = match cli.command {
         Command::Download(args) => commands::download::run(args, log),
         Command::Seed(args) => commands::seed::run(args, log),

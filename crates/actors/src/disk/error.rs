@@ -37,6 +37,13 @@ pub enum DiskError {
         /// The offending path as given.
         path: PathBuf,
     },
+    /// Two files of the torrent have the same path, or one file's path is a
+    /// directory another file needs: writing both would mix their data.
+    #[error("conflicting paths in torrent: {path:?} is used by two files")]
+    ConflictingPaths {
+        /// The path claimed twice (relative to the download directory).
+        path: PathBuf,
+    },
     /// The data handed to a write is not exactly one piece long.
     #[error("piece {piece}: got {got} bytes, the piece is {expected} bytes")]
     BadLength {

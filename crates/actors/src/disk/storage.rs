@@ -150,6 +150,7 @@ impl Storage {
                 }
             })
             .collect::<Result<Vec<_>, _>>()?;
+        check_no_conflicts(&root, &paths)?;
         let n = paths.len();
         Ok(Storage {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
@@ -560,6 +561,34 @@ impl Storage {
         }
         Ok(Fill::Complete)
     }
+}
+
+/// Fails if two files share a path, or a file sits where another file needs a
+/// directory (`a` and `a/b`). Paths are compared as given: on a
+/// case-insensitive file system `A` and `a` still collide, and the write then
+/// fails or the hash check catches it.
+fn check_no_conflicts(root: &Path, paths: &[PathBuf]) -> Result<(), DiskError> {
+    let mut files = std::collections::HashSet::with_capacity(paths.len());
+    for path in paths {
+        if !files.insert(path.as_path()) {
+            return Err(DiskError::ConflictingPaths {
+                path: path.strip_prefix(root).unwrap_or(path).to_path_buf(),
+            });
+        }
+    }
+    for path in paths {
+        let taken = path
+            .ancestors()
+            .skip(1)
+            .take_while(|dir| *dir != root)
+            .find(|dir| files.contains(dir));
+        if let Some(dir) = taken {
+            return Err(DiskError::ConflictingPaths {
+                path: dir.strip_prefix(root).unwrap_or(dir).to_path_buf(),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Whether `path` is non-empty and made of plain names only.
