@@ -324,7 +324,14 @@ pub enum SeedBehaviour {
     UnrequestedPiece,
     /// Unchoke, take every request, answer none: requests to it can only time out.
     Silent,
+    /// Never unchoke, but offer [`ALLOWED_FAST_PIECES`] as allowed-fast (BEP 6) and
+    /// serve those correctly; reject requests for any other piece.
+    AllowedFastOnly,
 }
+
+/// The pieces a [`SeedBehaviour::AllowedFastOnly`] seeder lets a choked peer
+/// download.
+pub const ALLOWED_FAST_PIECES: [u32; 3] = [1, 3, 5];
 
 /// A listening peer that has the whole torrent and serves it badly (see
 /// [`SeedBehaviour`]). One thread per connection; stopped and joined on drop.
@@ -341,6 +348,7 @@ struct SeederStats {
     handshakes: AtomicUsize,
     requests: AtomicUsize,
     blocks_sent: AtomicUsize,
+    off_limits_requests: AtomicUsize,
 }
 
 impl ScriptedSeeder {
@@ -419,6 +427,12 @@ impl ScriptedSeeder {
         self.stats.requests.load(Ordering::SeqCst)
     }
 
+    /// Requests for pieces outside the allowed-fast set while choked
+    /// ([`SeedBehaviour::AllowedFastOnly`]): each one a protocol error by the leecher.
+    pub fn off_limits_requests(&self) -> usize {
+        self.stats.off_limits_requests.load(Ordering::SeqCst)
+    }
+
     /// Blocks sent so far (corrupt or unrequested ones, depending on the behaviour).
     pub fn blocks_sent(&self) -> usize {
         self.stats.blocks_sent.load(Ordering::SeqCst)
@@ -488,6 +502,11 @@ fn serve(
     }
     match behaviour {
         SeedBehaviour::FlipBytes | SeedBehaviour::Silent => encode(&Message::Unchoke, &mut out),
+        SeedBehaviour::AllowedFastOnly => {
+            for piece in ALLOWED_FAST_PIECES {
+                encode(&Message::AllowedFast { piece }, &mut out);
+            }
+        }
         SeedBehaviour::UnrequestedPiece => {
             let piece = layout.piece_count() / 2;
             let b = layout.block(piece, 0);
@@ -524,7 +543,17 @@ fn serve(
             };
             if let Message::Request(b) = msg {
                 stats.requests.fetch_add(1, Ordering::SeqCst);
-                if behaviour != SeedBehaviour::FlipBytes {
+                if behaviour == SeedBehaviour::AllowedFastOnly
+                    && !ALLOWED_FAST_PIECES.contains(&b.piece)
+                {
+                    stats.off_limits_requests.fetch_add(1, Ordering::SeqCst);
+                    encode(&Message::Reject(b), &mut out);
+                    continue;
+                }
+                if !matches!(
+                    behaviour,
+                    SeedBehaviour::FlipBytes | SeedBehaviour::AllowedFastOnly
+                ) {
                     continue;
                 }
                 if !layout.is_valid_request(b.piece, b.offset, b.len, 1 << 17) {
@@ -535,8 +564,10 @@ fn serve(
                 }
                 let start = (layout.piece_offset(b.piece) + b.offset as u64) as usize;
                 let mut block = data[start..start + b.len as usize].to_vec();
-                let mid = block.len() / 2;
-                block[mid] ^= 0x5a;
+                if behaviour == SeedBehaviour::FlipBytes {
+                    let mid = block.len() / 2;
+                    block[mid] ^= 0x5a;
+                }
                 encode(
                     &Message::Piece {
                         piece: b.piece,

@@ -117,6 +117,9 @@ const ALLOWED_FAST_THRESHOLD: u32 = 10;
 const ALLOWED_FAST_COUNT: usize = 10;
 /// Bytes queued for the socket above which we stop serving requests.
 const UPLOAD_HIGH_WATER: usize = 4 << 20;
+/// Most pieces of a remote's allowed-fast set we keep (BEP 6 suggests 10;
+/// anything past this is ignored rather than stored).
+const MAX_PEER_ALLOWED_FAST: usize = 32;
 
 /// One peer connection.
 pub struct Peer {
@@ -158,6 +161,8 @@ pub struct Peer {
     awaiting_work: bool,
     no_work_until: Option<Instant>,
     disk_backlog: usize,
+    /// Pieces the remote lets us download while it chokes us (BEP 6).
+    peer_allowed_fast: Vec<u32>,
     recently_released: VecDeque<u32>,
     unrequested_blocks: u32,
     last_block_at: Instant,
@@ -229,6 +234,7 @@ impl Peer {
             last_block_at: now,
             bad_requests: 0,
             allowed_fast: Vec::new(),
+            peer_allowed_fast: Vec::new(),
             upload_quota: None,
             sent_since_unchoke: 0,
             downloaded_tick: 0,
@@ -386,7 +392,7 @@ impl Peer {
             Message::KeepAlive => {}
             Message::Choke => {
                 self.peer_choking = true;
-                self.release_all();
+                self.release_choked();
             }
             Message::Unchoke => {
                 self.peer_choking = false;
@@ -423,7 +429,8 @@ impl Peer {
                 }
                 self.on_reject(block);
             }
-            Message::Port(_) | Message::Suggest { .. } | Message::AllowedFast { .. } => {}
+            Message::AllowedFast { piece } => self.on_allowed_fast(piece, ctx),
+            Message::Port(_) | Message::Suggest { .. } => {}
             Message::Extended {
                 id: EXTENSION_HANDSHAKE_ID,
                 payload,
@@ -580,6 +587,11 @@ impl Peer {
     }
 
     fn on_reject(&mut self, block: BlockRef) {
+        if self.peer_choking {
+            // An allowed-fast piece it rejects while choking is not allowed
+            // after all: do not ask for it again until unchoked.
+            self.peer_allowed_fast.retain(|&p| p != block.piece);
+        }
         if let Some(d) = self.downloads.iter_mut().find(|d| d.piece == block.piece) {
             if d.on_reject(block.offset) {
                 self.inflight -= 1;
@@ -605,6 +617,54 @@ impl Peer {
         self.recently_released.push_back(piece);
     }
 
+    /// The remote says we may request `piece` even while choked (BEP 6).
+    fn on_allowed_fast(&mut self, piece: u32, ctx: &mut Context<Self>) {
+        if !self.fast {
+            return self.close(ctx, "allowed-fast without the fast extension");
+        }
+        if piece >= self.shared.layout.piece_count() {
+            return self.close(ctx, format!("allowed-fast for piece {piece}, out of range"));
+        }
+        if self.peer_allowed_fast.len() < MAX_PEER_ALLOWED_FAST
+            && !self.peer_allowed_fast.contains(&piece)
+        {
+            self.peer_allowed_fast.push(piece);
+            if self.peer_choking {
+                self.fill_requests(ctx);
+            }
+        }
+    }
+
+    /// The remote choked us: give back the pieces we may no longer download
+    /// from it. With the fast extension, pieces in its allowed-fast set stay,
+    /// with their requests (it answers or rejects each one); without it, a
+    /// choke drops every request, so everything goes back.
+    fn release_choked(&mut self) {
+        if !self.fast || self.peer_allowed_fast.is_empty() {
+            return self.release_all();
+        }
+        let allowed = &self.peer_allowed_fast;
+        let (keep, give_back): (Vec<_>, Vec<_>) = std::mem::take(&mut self.downloads)
+            .into_iter()
+            .partition(|d| allowed.contains(&d.piece));
+        self.downloads = keep;
+        self.inflight = self.downloads.iter().map(PieceDownload::requested).sum();
+        if give_back.is_empty() {
+            return;
+        }
+        let pieces = give_back
+            .into_iter()
+            .map(|d| {
+                self.remember_released(d.piece);
+                d.into_partial()
+            })
+            .collect();
+        self.torrent.do_send(ReleasePieces {
+            key: self.key,
+            pieces,
+        });
+    }
+
     /// Gives every assigned piece back to the torrent (choked, timed out).
     fn release_all(&mut self) {
         if self.downloads.is_empty() {
@@ -628,7 +688,7 @@ impl Peer {
     // ----- downloading -------------------------------------------------------
 
     fn fill_requests(&mut self, ctx: &mut Context<Self>) {
-        if self.peer_choking
+        if (self.peer_choking && self.peer_allowed_fast.is_empty())
             || !self.am_interested
             || self.disk_backlog > self.config.max_disk_backlog_per_peer
         {
@@ -645,6 +705,14 @@ impl Peer {
         }
         let mut index = 0;
         while self.inflight < target && index < self.downloads.len() {
+            if self.peer_choking
+                && !self
+                    .peer_allowed_fast
+                    .contains(&self.downloads[index].piece)
+            {
+                index += 1;
+                continue;
+            }
             match self.downloads[index].next_request() {
                 Some((offset, len)) => {
                     let piece = self.downloads[index].piece;
@@ -657,7 +725,7 @@ impl Peer {
                 None => index += 1,
             }
         }
-        if self.inflight < target && !self.awaiting_work {
+        if self.inflight < target && !self.awaiting_work && self.may_get_work() {
             let starved = self.no_work_until.is_some_and(|t| Instant::now() < t);
             if !starved {
                 let per_piece = self.shared.layout.block_count(0).max(1);
@@ -668,6 +736,17 @@ impl Peer {
         self.flush(ctx);
     }
 
+    /// Whether asking the Torrent for pieces can yield any: always when
+    /// unchoked; while choked, only if an allowed-fast piece is still missing
+    /// and not already being downloaded here.
+    fn may_get_work(&self) -> bool {
+        !self.peer_choking
+            || self
+                .peer_allowed_fast
+                .iter()
+                .any(|&p| !self.have.get(p) && !self.downloads.iter().any(|d| d.piece == p))
+    }
+
     fn request_work(&mut self, max: u32, ctx: &mut Context<Self>) {
         self.awaiting_work = true;
         self.torrent
@@ -675,6 +754,7 @@ impl Peer {
                 key: self.key,
                 max,
                 inflight: self.inflight,
+                only: self.peer_choking.then(|| self.peer_allowed_fast.clone()),
             })
             .into_actor(self)
             .map(|result, act, ctx| {

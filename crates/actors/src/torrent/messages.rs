@@ -80,6 +80,9 @@ pub struct RequestPieces {
     /// Requests the peer has in flight: endgame duplicates go only to peers
     /// that are nearly idle.
     pub inflight: u32,
+    /// While the remote chokes us, only these pieces (its BEP 6 allowed-fast
+    /// set) may be downloaded from it; `None` when unchoked.
+    pub only: Option<Vec<u32>>,
 }
 
 /// Peer → Torrent: I stop downloading these pieces (choked or timed out); here

@@ -774,10 +774,19 @@ impl Handler<RequestPieces> for Torrent {
         let Some(peer) = self.peers.get(&msg.key) else {
             return MessageResult(Vec::new());
         };
-        MessageResult(
-            self.picker
+        let assignments = match &msg.only {
+            None => self
+                .picker
                 .pick(msg.key, &peer.bitfield, msg.max, msg.inflight),
-        )
+            Some(only) => {
+                let mut allowed = Bitfield::new(peer.bitfield.len());
+                for &piece in only.iter().filter(|&&p| peer.bitfield.get(p)) {
+                    allowed.set(piece);
+                }
+                self.picker.pick(msg.key, &allowed, msg.max, msg.inflight)
+            }
+        };
+        MessageResult(assignments)
     }
 }
 
