@@ -126,6 +126,53 @@ fn seed_single_file_to_lt_leecher() {
     assert_same_file(&file, &t.join("out/data.bin"));
 }
 
+/// A read-only bind mount of `source` at `target`, unmounted on drop.
+struct ReadOnlyMount(std::path::PathBuf);
+
+impl ReadOnlyMount {
+    fn new(source: &std::path::Path, target: &std::path::Path) -> ReadOnlyMount {
+        let out = std::process::Command::new("mount")
+            .args(["--bind", "-o", "ro"])
+            .arg(source)
+            .arg(target)
+            .output()
+            .expect("running mount(8)");
+        assert!(
+            out.status.success(),
+            "this test bind-mounts a directory read-only and needs root (CAP_SYS_ADMIN): {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        ReadOnlyMount(target.to_path_buf())
+    }
+}
+
+impl Drop for ReadOnlyMount {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
+/// Seeding data we may not write: the files are on a read-only mount (and the resume
+/// data cannot be saved next to them), yet libtorrent gets every byte.
+#[test]
+fn seed_from_a_read_only_mount_to_lt_leecher() {
+    let t = TestDir::new("tx-seed-ro");
+    let root = make_multi_tree(&t.mkdir("data"));
+    let (torrent, _) = make_torrent(&root, &t.join("tree.torrent"), 32 * 1024);
+    let _mount = ReadOnlyMount::new(&t.join("data"), &t.mkdir("ro"));
+    let listen = lo(150, free_port(lo(150, 0).ip()));
+    let seeder = TorrixSeeder::start(t.path(), &torrent, &t.join("ro"), listen);
+    LtLeecher::run(
+        &torrent,
+        &t.join("out"),
+        &[seeder.addr],
+        lo(151, 0),
+        secs(180),
+    );
+    assert_same_tree(&root, &t.join("out").join(MULTI_TREE_NAME));
+    drop(seeder);
+}
+
 #[test]
 fn seed_multi_file_tree_to_lt_leecher() {
     let t = TestDir::new("tx-seed-tree");

@@ -701,8 +701,8 @@ async fn direct_and_buffered_writes_give_the_same_files() {
 #[actix_rt::test]
 async fn files_on_a_read_only_mount_are_read_and_hashed() {
     let fs = Tmpfs::mount("1m");
-    let layout = Layout::new(32 * 1024, [50_000, 30_000]);
-    let names: Vec<PathBuf> = vec!["a".into(), "sub/b".into()];
+    let layout = Layout::new(32 * 1024, [50_000, 0, 30_000]);
+    let names: Vec<PathBuf> = vec!["a".into(), "empty".into(), "sub/b".into()];
     let mut payload = vec![0u8; layout.total_length() as usize];
     StdRng::seed_from_u64(11).fill_bytes(&mut payload);
     let hashes: Arc<Vec<[u8; 20]>> = Arc::new(
@@ -717,6 +717,7 @@ async fn files_on_a_read_only_mount_are_read_and_hashed() {
             let data = Bytes::copy_from_slice(piece_data(&layout, &payload, piece));
             writer.write_piece(piece, &[data]).unwrap();
         }
+        writer.create_empty_files().unwrap();
     }
     let out = Command::new("mount")
         .args(["-o", "remount,ro"])
@@ -742,6 +743,8 @@ async fn files_on_a_read_only_mount_are_read_and_hashed() {
         have.is_full(),
         "every piece verifies from the read-only files"
     );
+    // Completing a torrent creates its empty files; existing ones are left be.
+    storage.create_empty_files().unwrap();
     let piece = disk
         .send(ReadPiece {
             storage: Arc::clone(&storage),

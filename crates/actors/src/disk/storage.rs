@@ -465,7 +465,9 @@ impl Storage {
     /// Existing files are left as they are.
     pub fn create_empty_files(&self) -> Result<(), DiskError> {
         for (index, path) in self.paths.iter().enumerate() {
-            if self.layout.file_length(index) != 0 {
+            // A file already there is left alone without opening it for
+            // writing (it may be on a read-only mount we only seed from).
+            if self.layout.file_length(index) != 0 || path.is_file() {
                 continue;
             }
             create_parent(path)?;
