@@ -556,29 +556,39 @@ fn metainfo(name: &str, files: Vec<(Vec<&str>, u64)>, single_file: bool) -> Meta
     }
 }
 
-/// A tmpfs mounted for the lifetime of the guard.
-struct Tmpfs {
+/// A file system mounted on a temporary directory for the lifetime of the guard.
+struct Mounted {
     dir: TempDir,
 }
 
-impl Tmpfs {
-    fn mount(size: &str) -> Self {
+impl Mounted {
+    /// A tmpfs of `size` bytes (a `mount -o size=` value).
+    fn tmpfs(size: &str) -> Self {
+        Mounted::new(&["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+    }
+
+    /// A ramfs: a file system that refuses `O_DIRECT`.
+    fn ramfs() -> Self {
+        Mounted::new(&["-t", "ramfs", "ramfs"])
+    }
+
+    fn new(args: &[&str]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let out = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .args(args)
             .arg(dir.path())
             .output()
             .expect("running mount(8)");
         assert!(
             out.status.success(),
-            "this test mounts a tmpfs and needs root (CAP_SYS_ADMIN): {}",
+            "this test mounts a file system and needs root (CAP_SYS_ADMIN): {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        Tmpfs { dir }
+        Mounted { dir }
     }
 }
 
-impl Drop for Tmpfs {
+impl Drop for Mounted {
     fn drop(&mut self) {
         let _ = Command::new("umount").arg(self.dir.path()).status();
     }
@@ -592,7 +602,7 @@ fn full_device_is_reported_as_no_space_with_the_path() {
 }
 
 fn full_device_is_reported(direct_writes: bool) {
-    let fs = Tmpfs::mount("512k");
+    let fs = Mounted::tmpfs("512k");
     let piece_len = 256 * 1024;
     let layout = Layout::new(piece_len, [100, 1 << 20]);
     let storage = Storage::new(
@@ -700,7 +710,7 @@ async fn direct_and_buffered_writes_give_the_same_files() {
 /// still read, hashed and served; a write fails with an error naming the file.
 #[actix_rt::test]
 async fn files_on_a_read_only_mount_are_read_and_hashed() {
-    let fs = Tmpfs::mount("1m");
+    let fs = Mounted::tmpfs("1m");
     let layout = Layout::new(32 * 1024, [50_000, 0, 30_000]);
     let names: Vec<PathBuf> = vec!["a".into(), "empty".into(), "sub/b".into()];
     let mut payload = vec![0u8; layout.total_length() as usize];
@@ -763,4 +773,36 @@ async fn files_on_a_read_only_mount_are_read_and_hashed() {
         }
         other => panic!("a write to a read-only mount: {other:?}"),
     }
+}
+
+/// On a file system that refuses `O_DIRECT` (ramfs), direct writes fall back to
+/// the page cache for every byte and the files come out the same.
+#[test]
+fn a_file_system_without_o_direct_gets_buffered_writes() {
+    let ramfs = Mounted::ramfs();
+    let layout = Layout::new(64 * 1024, [200_000, 100_000]);
+    let mut payload = vec![0u8; layout.total_length() as usize];
+    StdRng::seed_from_u64(13).fill_bytes(&mut payload);
+    let storage = Storage::new(
+        layout.clone(),
+        ramfs.dir.path().to_path_buf(),
+        vec!["x".into(), "y".into()],
+    )
+    .unwrap()
+    .with_direct_writes(true);
+    for piece in 0..layout.piece_count() {
+        let data = Bytes::copy_from_slice(piece_data(&layout, &payload, piece));
+        storage.write_piece(piece, &[data]).unwrap();
+    }
+    assert_eq!(
+        fs::read(ramfs.dir.path().join("x")).unwrap(),
+        &payload[..200_000]
+    );
+    assert_eq!(
+        fs::read(ramfs.dir.path().join("y")).unwrap(),
+        &payload[200_000..]
+    );
+    let written = storage.written_bytes();
+    assert_eq!(written.direct, 0, "{written:?}");
+    assert_eq!(written.buffered, layout.total_length());
 }
