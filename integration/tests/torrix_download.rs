@@ -108,6 +108,41 @@ fn download_tree_from_two_partial_lt_peers() {
     assert_same_tree(&root, &t.join("out").join(MULTI_TREE_NAME));
 }
 
+/// `--buffered-writes` (page cache instead of O_DIRECT) downloads the same bytes; the
+/// odd size leaves a partial last page, written buffered in either mode.
+#[test]
+fn download_with_buffered_writes() {
+    let t = TestDir::new("tx-buffered");
+    let file = make_payload(&t.mkdir("seed"), "data.bin", (4 << 20) + 1234, 15);
+    let (torrent, _) = make_torrent(&file, &t.join("data.torrent"), 64 * 1024);
+    let seeder = LtSeeder::start(&torrent, &t.join("seed"), lo(152, 0));
+    let out = t.mkdir("out");
+    let listen = lo(153, free_port(lo(153, 0).ip()));
+    let mut args: Vec<std::ffi::OsString> = vec![
+        "download".into(),
+        torrent.clone().into(),
+        "-d".into(),
+        out.clone().into(),
+        "-s".into(),
+        seeder.addr.to_string().into(),
+        "-l".into(),
+        listen.to_string().into(),
+    ];
+    args.extend(["--quiet".into(), "--buffered-writes".into()]);
+    args.extend(["--log-level".into(), "info".into()]);
+    let output = Torrix::spawn(t.path(), args).expect_success(secs(60));
+    assert_download_summary(&output, (4 << 20) + 1234);
+    assert_same_file(&file, &out.join("data.bin"));
+    assert!(
+        output
+            .stderr
+            .lines()
+            .any(|l| l.contains("engine listening") && l.contains("direct_writes: false")),
+        "the engine did not report direct writes off:\n{}",
+        output.stderr
+    );
+}
+
 #[test]
 fn seed_single_file_to_lt_leecher() {
     let t = TestDir::new("tx-seed");

@@ -74,7 +74,8 @@ impl Engine {
             .map(|_| Arbiter::new())
             .collect();
         let arbiter_handles = Arc::new(arbiters.iter().map(Arbiter::handle).collect());
-        info!(log, "engine listening"; "addr" => %listen_addr);
+        info!(log, "engine listening"; "addr" => %listen_addr,
+            "disk_threads" => config.disk_threads.max(1), "direct_writes" => config.direct_writes);
         Ok(Engine {
             config: Arc::new(config),
             listener: Some(listener),

@@ -61,6 +61,11 @@ pub struct PeerArgs {
     /// Print only errors and the final line.
     #[arg(short, long)]
     pub quiet: bool,
+
+    /// Write downloaded pieces through the page cache instead of with O_DIRECT:
+    /// they stay cached for whoever reads them next, at several times the CPU cost.
+    #[arg(long)]
+    pub buffered_writes: bool,
 }
 
 impl PeerArgs {

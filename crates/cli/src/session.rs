@@ -72,6 +72,7 @@ impl Session {
         check_download_dir(&args.download_dir, create_dir)?;
         let config = EngineConfig {
             listen: args.listen,
+            direct_writes: !args.buffered_writes,
             ..EngineConfig::default()
         };
         let engine = Engine::start(config, log)?;
