@@ -118,6 +118,18 @@ impl Torrix {
         seeds: &[SocketAddr],
         listen: SocketAddr,
     ) -> Torrix {
+        Torrix::download_with(dir, torrent, out_dir, seeds, listen, &[])
+    }
+
+    /// [`download`](Self::download) with `extra` arguments appended.
+    pub fn download_with(
+        dir: &Path,
+        torrent: &Path,
+        out_dir: &Path,
+        seeds: &[SocketAddr],
+        listen: SocketAddr,
+        extra: &[&str],
+    ) -> Torrix {
         let mut args: Vec<OsString> = vec![
             "download".into(),
             torrent.into(),
@@ -129,6 +141,7 @@ impl Torrix {
             args.extend(["-s".into(), seeds.join(",").into()]);
         }
         args.extend(["-l".into(), listen.to_string().into(), "--quiet".into()]);
+        args.extend(extra.iter().map(OsString::from));
         Torrix::spawn(dir, args)
     }
 

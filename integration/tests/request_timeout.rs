@@ -20,20 +20,8 @@ fn requests_to_a_silent_peer_time_out_and_go_to_another_peer() {
         SocketAddr::new(ip, free_port(ip))
     };
     let out = t.mkdir("out");
-    let args: Vec<std::ffi::OsString> = vec![
-        "download".into(),
-        torrent.clone().into(),
-        "-d".into(),
-        out.clone().into(),
-        "-s".into(),
-        silent.addr.to_string().into(),
-        "-l".into(),
-        listen.to_string().into(),
-        "--quiet".into(),
-        "--log-level".into(),
-        "debug".into(),
-    ];
-    let mut run = Torrix::spawn(t.path(), args);
+    let extra = ["--log-level", "debug"];
+    let mut run = Torrix::download_with(t.path(), &torrent, &out, &[silent.addr], listen, &extra);
 
     // For 17 s the silent peer is all torrix has: it must have asked it for blocks.
     std::thread::sleep(Duration::from_secs(17));

@@ -118,19 +118,9 @@ fn download_with_buffered_writes() {
     let seeder = LtSeeder::start(&torrent, &t.join("seed"), lo(152, 0));
     let out = t.mkdir("out");
     let listen = lo(153, free_port(lo(153, 0).ip()));
-    let mut args: Vec<std::ffi::OsString> = vec![
-        "download".into(),
-        torrent.clone().into(),
-        "-d".into(),
-        out.clone().into(),
-        "-s".into(),
-        seeder.addr.to_string().into(),
-        "-l".into(),
-        listen.to_string().into(),
-    ];
-    args.extend(["--quiet".into(), "--buffered-writes".into()]);
-    args.extend(["--log-level".into(), "info".into()]);
-    let output = Torrix::spawn(t.path(), args).expect_success(secs(60));
+    let extra = ["--buffered-writes", "--log-level", "info"];
+    let run = Torrix::download_with(t.path(), &torrent, &out, &[seeder.addr], listen, &extra);
+    let output = run.expect_success(secs(60));
     assert_download_summary(&output, (4 << 20) + 1234);
     assert_same_file(&file, &out.join("data.bin"));
     assert!(

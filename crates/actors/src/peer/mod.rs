@@ -640,45 +640,37 @@ impl Peer {
     /// with their requests (it answers or rejects each one); without it, a
     /// choke drops every request, so everything goes back.
     fn release_choked(&mut self) {
-        if !self.fast || self.peer_allowed_fast.is_empty() {
+        if !self.fast {
             return self.release_all();
         }
-        let allowed = &self.peer_allowed_fast;
-        let (keep, give_back): (Vec<_>, Vec<_>) = std::mem::take(&mut self.downloads)
-            .into_iter()
-            .partition(|d| allowed.contains(&d.piece));
-        self.downloads = keep;
-        self.inflight = self.downloads.iter().map(PieceDownload::requested).sum();
-        if give_back.is_empty() {
-            return;
-        }
-        let pieces = give_back
-            .into_iter()
-            .map(|d| {
-                self.remember_released(d.piece);
-                d.into_partial()
-            })
-            .collect();
-        self.torrent.do_send(ReleasePieces {
-            key: self.key,
-            pieces,
-        });
+        let allowed = std::mem::take(&mut self.peer_allowed_fast);
+        self.release_unless(|piece| allowed.contains(&piece));
+        self.peer_allowed_fast = allowed;
     }
 
     /// Gives every assigned piece back to the torrent (choked, timed out).
     fn release_all(&mut self) {
-        if self.downloads.is_empty() {
+        self.release_unless(|_| false);
+    }
+
+    /// Gives back to the torrent, with what arrived of them, the assigned
+    /// pieces for which `keep` is false.
+    fn release_unless(&mut self, keep: impl Fn(u32) -> bool) {
+        let (kept, given): (Vec<_>, Vec<_>) = std::mem::take(&mut self.downloads)
+            .into_iter()
+            .partition(|d| keep(d.piece));
+        self.downloads = kept;
+        self.inflight = self.downloads.iter().map(PieceDownload::requested).sum();
+        if given.is_empty() {
             return;
         }
-        let downloads = std::mem::take(&mut self.downloads);
-        let pieces = downloads
+        let pieces = given
             .into_iter()
             .map(|d| {
                 self.remember_released(d.piece);
                 d.into_partial()
             })
             .collect();
-        self.inflight = 0;
         self.torrent.do_send(ReleasePieces {
             key: self.key,
             pieces,
